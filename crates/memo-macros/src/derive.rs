@@ -1,0 +1,96 @@
+//! `#[derive(StableHash)]`: the type's name, then each field's name and value
+//! (for an enum, the variant's name first). Names, not positions, so that
+//! reordering fields or variants changes the key instead of colliding.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::{Data, DeriveInput, Fields};
+
+pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let name = &input.ident;
+    let type_name = name.to_string();
+    let mut generics = input.generics.clone();
+    for p in generics.type_params_mut() {
+        p.bounds.push(syn::parse_quote!(::memo_runtime::StableHash));
+    }
+    let (impl_g, ty_g, where_g) = generics.split_for_impl();
+
+    let body = match &input.data {
+        Data::Struct(s) => {
+            let (pat, stmts) = fields(&s.fields);
+            quote! {
+                let Self #pat = self;
+                #(#stmts)*
+            }
+        }
+        Data::Enum(e) => {
+            let arms = e.variants.iter().map(|v| {
+                let vname = &v.ident;
+                let vstr = vname.to_string();
+                let (pat, stmts) = fields(&v.fields);
+                quote! {
+                    Self::#vname #pat => {
+                        __h.write_str(#vstr);
+                        #(#stmts)*
+                    }
+                }
+            });
+            quote! {
+                match self {
+                    #(#arms)*
+                }
+            }
+        }
+        Data::Union(u) => {
+            return Err(syn::Error::new(
+                u.union_token.span,
+                "StableHash can't be derived for a union: which field is live is unknown. Implement it by hand",
+            ))
+        }
+    };
+    Ok(quote! {
+        #[automatically_derived]
+        impl #impl_g ::memo_runtime::StableHash for #name #ty_g #where_g {
+            #[allow(unused_variables)]
+            fn stable_hash(&self, __h: &mut ::memo_runtime::KeyHasher) {
+                __h.write_str(#type_name);
+                #body
+            }
+        }
+    })
+}
+
+fn fields(fields: &Fields) -> (TokenStream, Vec<TokenStream>) {
+    match fields {
+        Fields::Named(n) => {
+            let names: Vec<_> = n
+                .named
+                .iter()
+                .map(|f| f.ident.clone().expect("named"))
+                .collect();
+            let stmts = names
+                .iter()
+                .map(|f| {
+                    let s = f.to_string();
+                    quote!(__h.param(#s, #f);)
+                })
+                .collect();
+            (quote!({ #(#names),* }), stmts)
+        }
+        Fields::Unnamed(u) => {
+            let names: Vec<_> = (0..u.unnamed.len())
+                .map(|i| format_ident!("__f{}", i))
+                .collect();
+            let stmts = names
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let s = i.to_string();
+                    quote!(__h.param(#s, #f);)
+                })
+                .collect();
+            (quote!(( #(#names),* )), stmts)
+        }
+        Fields::Unit => (quote!(), Vec::new()),
+    }
+}

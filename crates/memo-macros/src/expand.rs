@@ -1,0 +1,310 @@
+//! Code generation. The wrapper keeps the user's body intact inside a closure
+//! (so type errors still point into it, and `return`/`?` keep their meaning),
+//! hashes the arguments, and hands everything else to the runtime.
+
+use crate::attr::{Kind, Spinner, Ttl};
+use crate::model::{Binding, Hashing, Model, Param, ReturnShape};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::{FnArg, ItemFn, ReturnType, Type};
+
+fn rt() -> TokenStream {
+    quote!(::memo_runtime::__private)
+}
+
+pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenStream {
+    let rt = rt();
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = item;
+    let name = &sig.ident;
+    let name_str = name.to_string();
+    let hash_lit = proc_macro2::Literal::u128_suffixed(source_hash);
+    let kind = match model.kind {
+        Kind::Memo => quote!(#rt::Kind::Memo),
+        Kind::Singleton => quote!(#rt::Kind::Singleton),
+    };
+    let options = options(model);
+    let key = key_expr(model, false);
+
+    // The wrapper's signature: pattern parameters get a name to hash.
+    let mut wrapper_sig = sig.clone();
+    rename_patterns(&mut wrapper_sig, &model.params);
+    let destructure = model.params.iter().filter_map(|p| match &p.binding {
+        Binding::Pattern { renamed, pat } => Some(quote!(let #pat = #renamed;)),
+        _ => None,
+    });
+
+    let body_ret = match &sig.output {
+        ReturnType::Type(_, ty) if !contains_impl_trait(ty) => quote!(-> #ty),
+        ReturnType::Default => quote!(-> ()),
+        _ => quote!(),
+    };
+    let ret_span = match &sig.output {
+        ReturnType::Type(_, ty) => syn::spanned::Spanned::span(ty),
+        ReturnType::Default => name.span(),
+    };
+
+    let call = match &model.ret {
+        ReturnShape::Memo => {
+            let memo = quote_spanned!(ret_span=> memo);
+            quote! {{
+                use #rt::{ViaPlain as _, ViaResult as _};
+                (&#rt::probe(&__memo_body)).mode().#memo(&__MEMO_CACHE, __memo_key, __memo_body)
+            }}
+        }
+        ReturnShape::Plain { arc } => {
+            wrapper_sig.output = singleton_output(&sig.output, false, *arc);
+            let f = if *arc {
+                quote!(singleton_arc)
+            } else {
+                quote!(singleton)
+            };
+            let f = quote_spanned!(ret_span=> #f);
+            quote!(#rt::#f(&__MEMO_CACHE, __memo_key, __memo_body))
+        }
+        ReturnShape::Result { arc } => {
+            wrapper_sig.output = singleton_output(&sig.output, true, *arc);
+            let f = if *arc {
+                quote!(singleton_arc_result)
+            } else {
+                quote!(singleton_result)
+            };
+            let f = quote_spanned!(ret_span=> #f);
+            quote!(#rt::#f(&__MEMO_CACHE, __memo_key, __memo_body))
+        }
+    };
+
+    let companions = companions(model, item, &hash_lit);
+
+    quote! {
+        #(#attrs)*
+        #vis #wrapper_sig {
+            static __MEMO_CACHE: #rt::FnCache = #rt::FnCache::new(#rt::FnInfo::new(
+                ::core::module_path!(),
+                #name_str,
+                #kind,
+                #hash_lit,
+                {
+                    fn __memo_options() -> #rt::Options {
+                        #options
+                    }
+                    __memo_options
+                },
+            ));
+            let __memo_key: u128 = #key;
+            #[allow(unused_mut)]
+            let __memo_body = move || #body_ret {
+                #(#destructure)*
+                #block
+            };
+            #call
+        }
+        #companions
+    }
+}
+
+fn options(model: &Model) -> TokenStream {
+    let rt = rt();
+    let mut o = quote!(#rt::Options::new());
+    match &model.ttl {
+        Some(Ttl::Text(d)) => {
+            let (s, n) = (d.as_secs(), d.subsec_nanos());
+            o = quote!(#o.ttl(::core::time::Duration::new(#s, #n)));
+        }
+        Some(Ttl::Expr(e)) => o = quote!(#o.ttl(#e)),
+        None => {}
+    }
+    if let Some(e) = &model.max_entries {
+        o = quote!(#o.max_entries(#e));
+    }
+    match &model.spinner {
+        Some(Spinner::Shown(false)) => o = quote!(#o.show_spinner(#rt::Spinner::Hidden)),
+        Some(Spinner::Text(t)) => o = quote!(#o.show_spinner(#rt::Spinner::Text(#t))),
+        _ => {}
+    }
+    if model.show_time {
+        o = quote!(#o.show_time(true));
+    }
+    if model.allow_widgets {
+        o = quote!(#o.allow_widgets(true));
+    }
+    o
+}
+
+/// The block that hashes the arguments. `for_forget` hashes a by-value
+/// `self` through the `&self` the companion takes.
+fn key_expr(model: &Model, for_forget: bool) -> TokenStream {
+    let rt = rt();
+    let mut stmts = Vec::new();
+    if model.has_receiver {
+        stmts.push(quote!(#rt::hash_type::<Self>(&mut __memo_h);));
+    }
+    for t in &model.type_params {
+        stmts.push(quote_spanned!(t.span()=> #rt::hash_type::<#t>(&mut __memo_h);));
+    }
+    for c in &model.const_params {
+        let n = c.to_string();
+        stmts.push(quote_spanned!(c.span()=> __memo_h.param(#n, &#c);));
+    }
+    for p in &model.params {
+        stmts.extend(hash_param(p, for_forget));
+    }
+    if stmts.is_empty() {
+        // No hashed input: one key, computed once by the compiler.
+        return quote!(#rt::KeyHasher::new().finish());
+    }
+    quote! {{
+        let mut __memo_h = #rt::KeyHasher::new();
+        #(#stmts)*
+        __memo_h.finish()
+    }}
+}
+
+fn hash_param(p: &Param, for_forget: bool) -> Option<TokenStream> {
+    let rt = rt();
+    let name = &p.name;
+    let span = p.span;
+    let value = match &p.binding {
+        Binding::Receiver { .. } => quote_spanned!(span=> self),
+        Binding::Ident(i) => quote!(#i),
+        Binding::Pattern { renamed, .. } => quote!(#renamed),
+    };
+    // A reference (or `&self`) is handed to overrides as is; an owned value
+    // by reference.
+    let by_ref_already =
+        p.is_ref || (for_forget && matches!(p.binding, Binding::Receiver { by_value: true }));
+    let arg = if by_ref_already {
+        quote!(#value)
+    } else {
+        quote!(&#value)
+    };
+    let type_of = p
+        .impl_trait
+        .then(|| quote_spanned!(span=> #rt::hash_type_of_val(&mut __memo_h, &#value);));
+    let stmt = match &p.hashing {
+        Hashing::Skip => return None,
+        Hashing::Value => quote_spanned!(span=> __memo_h.param(#name, &#value);),
+        Hashing::Ptr => quote_spanned!(span=> #rt::hash_address(&mut __memo_h, #name, &#arg);),
+        Hashing::With(f) => quote_spanned!(span=> #rt::hash_by(&mut __memo_h, #name, #arg, #f);),
+    };
+    Some(quote!(#type_of #stmt))
+}
+
+fn rename_patterns(sig: &mut syn::Signature, params: &[Param]) {
+    for (input, p) in sig.inputs.iter_mut().zip(params) {
+        if let (FnArg::Typed(pt), Binding::Pattern { renamed, .. }) = (input, &p.binding) {
+            pt.pat = Box::new(syn::parse_quote!(#renamed));
+        }
+    }
+}
+
+fn singleton_output(out: &ReturnType, result: bool, arc: bool) -> ReturnType {
+    let ReturnType::Type(arrow, ty) = out else {
+        return out.clone();
+    };
+    if arc {
+        return out.clone();
+    }
+    let wrapped: Type = if result {
+        let mut ty = (**ty).clone();
+        wrap_result_ok(&mut ty);
+        ty
+    } else {
+        syn::parse_quote!(::std::sync::Arc<#ty>)
+    };
+    ReturnType::Type(*arrow, Box::new(wrapped))
+}
+
+fn wrap_result_ok(ty: &mut Type) {
+    if let Type::Path(p) = ty {
+        if let Some(seg) = p.path.segments.last_mut() {
+            if let syn::PathArguments::AngleBracketed(a) = &mut seg.arguments {
+                if let Some(syn::GenericArgument::Type(ok)) = a
+                    .args
+                    .iter_mut()
+                    .find(|a| matches!(a, syn::GenericArgument::Type(_)))
+                {
+                    *ok = syn::parse_quote!(::std::sync::Arc<#ok>);
+                }
+            }
+        }
+    }
+}
+
+fn contains_impl_trait(ty: &Type) -> bool {
+    ty.to_token_stream()
+        .into_iter()
+        .any(|t| matches!(t, proc_macro2::TokenTree::Ident(i) if i == "impl"))
+}
+
+/// `f_clear()`, `f_forget(args)` and `f_stats()` beside the function.
+fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> TokenStream {
+    let rt = rt();
+    let sig = &item.sig;
+    let vis = &item.vis;
+    let name = &sig.ident;
+    let name_str = name.to_string();
+    let clear = format_ident!("{}_clear", name);
+    let forget = format_ident!("{}_forget", name);
+    let stats = format_ident!("{}_stats", name);
+    let what = match model.kind {
+        Kind::Memo => "cached result",
+        Kind::Singleton => "instance",
+    };
+    let clear_doc = format!("Drops every {what} of `{name}` (Streamlit: `{name}.clear()`).");
+    let forget_doc = format!(
+        "Drops the {what} of `{name}` for these arguments, if there is one, and says whether there was (Streamlit: `{name}.clear(args)`). Parameters starting with `_` are ignored, as in a call."
+    );
+    let stats_doc =
+        format!("Hits, misses and entries of `{name}`'s cache, read without taking a lock.");
+
+    // `forget` takes the function's own parameters, minus `mut`, with a
+    // by-value receiver borrowed instead.
+    let mut fsig = sig.clone();
+    fsig.ident = forget.clone();
+    fsig.asyncness = None;
+    fsig.output = syn::parse_quote!(-> bool);
+    rename_patterns(&mut fsig, &model.params);
+    for input in fsig.inputs.iter_mut() {
+        match input {
+            FnArg::Receiver(r) => {
+                if r.reference.is_none() {
+                    r.reference = Some((syn::Token![&](Span::call_site()), None));
+                    r.ty = Box::new(syn::parse_quote!(&Self));
+                }
+                r.mutability = None;
+            }
+            FnArg::Typed(pt) => {
+                if let syn::Pat::Ident(pi) = &mut *pt.pat {
+                    pi.mutability = None;
+                }
+            }
+        }
+    }
+    let key = key_expr(model, true);
+
+    quote! {
+        #[doc = #clear_doc]
+        #[allow(dead_code)]
+        #vis fn #clear() {
+            #rt::clear(::core::module_path!(), #name_str, #hash_lit)
+        }
+
+        #[doc = #forget_doc]
+        #[allow(dead_code, unused_variables, clippy::ptr_arg)]
+        #vis #fsig {
+            let __memo_key: u128 = #key;
+            #rt::forget(::core::module_path!(), #name_str, #hash_lit, __memo_key)
+        }
+
+        #[doc = #stats_doc]
+        #[allow(dead_code)]
+        #vis fn #stats() -> ::memo_runtime::Stats {
+            #rt::stats(::core::module_path!(), #name_str, #hash_lit)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! Proc macros for `memo-runtime`; depend on that crate, which re-exports
+//! them with their documentation.
+//!
+//! Each macro runs three passes: parse the options ([`attr`]), validate them
+//! against the function ([`model`]), generate the wrapper ([`expand`]). On any
+//! error the user's function is emitted unchanged beside the errors, so the
+//! rest of the crate still type-checks and IDEs keep working.
+
+mod attr;
+mod derive;
+mod expand;
+mod model;
+mod ttl;
+
+use attr::{Kind, Options};
+use proc_macro::TokenStream;
+use quote::ToTokens;
+use xxhash_rust::xxh3::xxh3_128;
+
+/// See `memo_runtime::memo`.
+#[proc_macro_attribute]
+pub fn memo(args: TokenStream, item: TokenStream) -> TokenStream {
+    cached(Kind::Memo, args, item)
+}
+
+/// See `memo_runtime::singleton`.
+#[proc_macro_attribute]
+pub fn singleton(args: TokenStream, item: TokenStream) -> TokenStream {
+    cached(Kind::Singleton, args, item)
+}
+
+/// See `memo_runtime::StableHash`.
+#[proc_macro_derive(StableHash)]
+pub fn derive_stable_hash(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    derive::expand(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+fn cached(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    let item_ts: proc_macro2::TokenStream = item.clone().into();
+    let func: syn::ItemFn = match syn::parse(item) {
+        Ok(f) => f,
+        Err(_) => {
+            let e = syn::Error::new(
+                proc_macro2::Span::call_site(),
+                format!("{} applies to functions", kind.attr()),
+            );
+            return with_error(item_ts, e);
+        }
+    };
+    let args_ts: proc_macro2::TokenStream = args.clone().into();
+    let result = syn::parse::<Options>(args).and_then(|opts| model::validate(kind, opts, &func));
+    match result {
+        Ok(model) => {
+            // The function key: the attribute, its options and the whole item as
+            // written, so any edit starts the function with a fresh cache.
+            let source = format!("{} {} {}", kind.attr(), args_ts, func.to_token_stream());
+            expand::expand(&model, &func, xxh3_128(source.as_bytes())).into()
+        }
+        Err(e) => with_error(item_ts, e),
+    }
+}
+
+fn with_error(item: proc_macro2::TokenStream, e: syn::Error) -> TokenStream {
+    let e = e.into_compile_error();
+    quote::quote!(#item #e).into()
+}

@@ -1,0 +1,338 @@
+//! The validation pass: checks the function and its options together and
+//! produces what expansion needs. All errors are collected, so the user sees
+//! every mistake at once.
+
+use crate::attr::{HashBy, Kind, Options, Spinner, Ttl};
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{Expr, FnArg, GenericParam, Ident, ItemFn, Lit, Pat, ReturnType, Type};
+
+pub(crate) enum Hashing {
+    Value,
+    Ptr,
+    With(Expr),
+    Skip,
+}
+
+pub(crate) enum Binding {
+    /// `self`, `&self`, `mut self`.
+    Receiver { by_value: bool },
+    /// `x: T` or `mut x: T`.
+    Ident(Ident),
+    /// `(a, b): (T, U)`: renamed in the wrapper, destructured in the body.
+    Pattern { renamed: Ident, pat: Box<Pat> },
+}
+
+pub(crate) struct Param {
+    pub(crate) binding: Binding,
+    /// The name hashed into the key (the pattern's text, for a pattern).
+    pub(crate) name: String,
+    pub(crate) span: Span,
+    pub(crate) hashing: Hashing,
+    /// The parameter's type is a reference: overrides get it as is.
+    pub(crate) is_ref: bool,
+    pub(crate) impl_trait: bool,
+}
+
+pub(crate) enum ReturnShape {
+    /// `#[memo]`: whatever it is (the runtime tells `Result` apart).
+    Memo,
+    /// `#[singleton] -> T` (wrapped in `Arc`), or `-> Arc<T>` (kept).
+    Plain { arc: bool },
+    /// `#[singleton] -> Result<T, E>` / `Result<Arc<T>, E>`.
+    Result { arc: bool },
+}
+
+pub(crate) struct Model {
+    pub(crate) kind: Kind,
+    pub(crate) params: Vec<Param>,
+    pub(crate) type_params: Vec<Ident>,
+    pub(crate) const_params: Vec<Ident>,
+    pub(crate) has_receiver: bool,
+    pub(crate) ret: ReturnShape,
+    pub(crate) ttl: Option<Ttl>,
+    pub(crate) max_entries: Option<Expr>,
+    pub(crate) spinner: Option<Spinner>,
+    pub(crate) show_time: bool,
+    pub(crate) allow_widgets: bool,
+}
+
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, e: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(e),
+            None => self.0 = Some(e),
+        }
+    }
+    fn at(&mut self, span: Span, msg: impl std::fmt::Display) {
+        self.push(syn::Error::new(span, msg));
+    }
+}
+
+pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<Model> {
+    let mut errs = Errors(None);
+    let sig = &item.sig;
+    let attr = kind.attr();
+
+    if let Some(t) = &sig.asyncness {
+        errs.at(t.span(), format!("{attr} on an `async fn` is not supported yet; cache the sync part, or call it from a sync fn"));
+    }
+    if let Some(t) = &sig.constness {
+        errs.at(
+            t.span(),
+            format!(
+                "{attr} can't cache a `const fn`: its result is already computed at compile time"
+            ),
+        );
+    }
+    if let Some(v) = &sig.variadic {
+        errs.at(v.span(), format!("{attr} can't hash C variadic arguments"));
+    }
+
+    let mut params = Vec::new();
+    let mut has_receiver = false;
+    for (i, input) in sig.inputs.iter().enumerate() {
+        match input {
+            FnArg::Receiver(r) => {
+                has_receiver = true;
+                if r.reference.is_some() && r.mutability.is_some() {
+                    errs.at(
+                        r.span(),
+                        format!("{attr} can't cache a method that takes `&mut self`: on a hit the body does not run, so the mutation would not happen. Take `&self`, or move the cached part into a fn of its own"),
+                    );
+                }
+                params.push(Param {
+                    binding: Binding::Receiver {
+                        by_value: r.reference.is_none(),
+                    },
+                    name: "self".into(),
+                    span: r.self_token.span(),
+                    hashing: Hashing::Value,
+                    is_ref: r.reference.is_some(),
+                    impl_trait: false,
+                });
+            }
+            FnArg::Typed(pt) => {
+                let is_ref = matches!(*pt.ty, Type::Reference(_));
+                let impl_trait = matches!(*pt.ty, Type::ImplTrait(_));
+                let (binding, name, skipped) = match &*pt.pat {
+                    Pat::Ident(pi) if pi.subpat.is_none() => {
+                        let name = pi.ident.to_string();
+                        let skipped = name.starts_with('_');
+                        (Binding::Ident(pi.ident.clone()), name, skipped)
+                    }
+                    pat => {
+                        let mut names = Vec::new();
+                        collect_bindings(pat, &mut names);
+                        let skipped = names.iter().all(|n| n.to_string().starts_with('_'));
+                        let renamed = Ident::new(&format!("__memo_arg{i}"), pat.span());
+                        let text = pat.to_token_stream().to_string();
+                        (
+                            Binding::Pattern {
+                                renamed,
+                                pat: Box::new(pat.clone()),
+                            },
+                            text,
+                            skipped,
+                        )
+                    }
+                };
+                if let Type::Reference(r) = &*pt.ty {
+                    if r.mutability.is_some() && !skipped {
+                        errs.at(
+                            pt.span(),
+                            format!("{attr} can't hash a `&mut` parameter: on a hit the body does not run, so the caller's value would not be changed. Pass `&` instead, or prefix the name with `_` if the result does not depend on it"),
+                        );
+                    }
+                }
+                params.push(Param {
+                    binding,
+                    name,
+                    span: pt.pat.span(),
+                    hashing: if skipped {
+                        Hashing::Skip
+                    } else {
+                        Hashing::Value
+                    },
+                    is_ref,
+                    impl_trait,
+                });
+            }
+        }
+    }
+
+    for o in opts.hash {
+        let target = o.param.to_string();
+        match params.iter_mut().find(|p| p.name == target) {
+            None => errs.at(
+                o.param.span(),
+                format!(
+                    "`{target}` is not a parameter of `{}`{}",
+                    sig.ident,
+                    if params.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; its parameters are: {}",
+                            params.iter().map(|p| format!("`{}`", p.name)).collect::<Vec<_>>().join(", ")
+                        )
+                    }
+                ),
+            ),
+            Some(p) if matches!(p.hashing, Hashing::Skip) => errs.at(
+                o.param.span(),
+                format!("`{target}` is not hashed (its name starts with `_`), so it needs no override; remove the `_` to hash it"),
+            ),
+            Some(p) => {
+                p.hashing = match o.by {
+                    HashBy::Ptr => Hashing::Ptr,
+                    HashBy::Ignore if p.name == "self" => Hashing::Skip,
+                    HashBy::Ignore => {
+                        errs.at(o.param.span(), format!("to leave `{target}` out of the key, rename it `_{target}`; `ignore` is for `self`, which can't be renamed"));
+                        Hashing::Value
+                    }
+                    HashBy::With(e) => Hashing::With(e),
+                }
+            }
+        }
+    }
+
+    let mut type_params = Vec::new();
+    let mut const_params = Vec::new();
+    for g in &sig.generics.params {
+        match g {
+            GenericParam::Type(t) => type_params.push(t.ident.clone()),
+            GenericParam::Const(c) => const_params.push(c.ident.clone()),
+            GenericParam::Lifetime(_) => {}
+        }
+    }
+
+    let ret = match kind {
+        Kind::Memo => {
+            if let ReturnType::Type(_, ty) = &sig.output {
+                check_owned(ty, attr, &mut errs);
+            }
+            ReturnShape::Memo
+        }
+        Kind::Singleton => match &sig.output {
+            ReturnType::Default => {
+                errs.at(
+                    sig.ident.span(),
+                    "a #[singleton] fn must return the resource it creates, e.g. `-> Pool`",
+                );
+                ReturnShape::Plain { arc: false }
+            }
+            ReturnType::Type(_, ty) => {
+                check_owned(ty, attr, &mut errs);
+                match result_ok_type(ty) {
+                    Some(ok) => ReturnShape::Result { arc: is_arc(ok) },
+                    None => ReturnShape::Plain { arc: is_arc(ty) },
+                }
+            }
+        },
+    };
+
+    if let Some((key, _)) = &opts.persist {
+        match kind {
+            Kind::Singleton => errs.at(
+                key.span(),
+                "`persist` does not apply to #[singleton]: it holds a live resource (a pool, a client, a model), which can't be written to disk. Use #[memo(persist = \"disk\")] for data",
+            ),
+            Kind::Memo => errs.at(
+                key.span(),
+                "`persist` is not available yet: #[memo] caches in memory only in this version",
+            ),
+        }
+    }
+    if let Some((_, Expr::Lit(l))) = &opts.max_entries {
+        if let Lit::Int(i) = &l.lit {
+            if i.base10_parse::<u64>().ok() == Some(0) {
+                errs.at(i.span(), "`max_entries = 0` would cache nothing; use at least 1, or remove the attribute");
+            }
+        }
+    }
+
+    if let Some(e) = errs.0 {
+        return Err(e);
+    }
+    Ok(Model {
+        kind,
+        params,
+        type_params,
+        const_params,
+        has_receiver,
+        ret,
+        ttl: opts.ttl.map(|(_, t)| t),
+        max_entries: opts.max_entries.map(|(_, e)| e),
+        spinner: opts.show_spinner.map(|(_, s)| s),
+        show_time: opts.show_time.is_some_and(|(_, b)| b.value),
+        allow_widgets: opts.allow_widgets.is_some_and(|(_, b)| b.value),
+    })
+}
+
+fn check_owned(ty: &Type, attr: &str, errs: &mut Errors) {
+    if let Type::Reference(r) = ty {
+        let is_static = r.lifetime.as_ref().is_some_and(|l| l.ident == "static");
+        if !is_static {
+            errs.at(
+                ty.span(),
+                format!("{attr} must return an owned value: the cache outlives this call, so it can't hold a borrow. Return an owned type (`String` for `&str`, `Vec<T>` for `&[T]`)"),
+            );
+        }
+    }
+}
+
+fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
+        Type::Paren(p) => last_segment(&p.elem),
+        Type::Group(g) => last_segment(&g.elem),
+        _ => None,
+    }
+}
+
+fn first_type_arg(seg: &syn::PathSegment) -> Option<&Type> {
+    match &seg.arguments {
+        syn::PathArguments::AngleBracketed(a) => a.args.iter().find_map(|a| match a {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+/// `T` of a type spelled `...Result<T, ..>`.
+pub(crate) fn result_ok_type(ty: &Type) -> Option<&Type> {
+    let seg = last_segment(ty)?;
+    (seg.ident == "Result")
+        .then(|| first_type_arg(seg))
+        .flatten()
+}
+
+pub(crate) fn is_arc(ty: &Type) -> bool {
+    last_segment(ty).is_some_and(|s| s.ident == "Arc" && first_type_arg(s).is_some())
+}
+
+fn collect_bindings(pat: &Pat, out: &mut Vec<Ident>) {
+    match pat {
+        Pat::Ident(p) => {
+            out.push(p.ident.clone());
+            if let Some((_, sub)) = &p.subpat {
+                collect_bindings(sub, out);
+            }
+        }
+        Pat::Tuple(t) => t.elems.iter().for_each(|p| collect_bindings(p, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|p| collect_bindings(p, out)),
+        Pat::Struct(s) => s.fields.iter().for_each(|f| collect_bindings(&f.pat, out)),
+        Pat::Slice(s) => s.elems.iter().for_each(|p| collect_bindings(p, out)),
+        Pat::Reference(r) => collect_bindings(&r.pat, out),
+        Pat::Paren(p) => collect_bindings(&p.pat, out),
+        Pat::Type(t) => collect_bindings(&t.pat, out),
+        Pat::Or(o) => o.cases.iter().for_each(|p| collect_bindings(p, out)),
+        // `_`, literals, ranges, rest: bind nothing.
+        _ => {}
+    }
+}

@@ -1,0 +1,288 @@
+//! Streamlit's caching model for Rust.
+//!
+//! * [`#[memo]`](macro@memo) caches **data**: the first call with some
+//!   arguments runs the body, later calls with equal arguments return a clone
+//!   of the stored value. Every caller gets its own copy. (Streamlit:
+//!   `st.cache_data`, formerly `st.experimental_memo`.)
+//! * [`#[singleton]`](macro@singleton) caches **resources** (pools, clients,
+//!   models): every caller, on every thread, gets the same instance as an
+//!   `Arc`. The compiler checks that it is thread-safe. (Streamlit:
+//!   `st.cache_resource`, formerly `st.experimental_singleton`.)
+//!
+//! ```
+//! use memo_runtime::{memo, singleton};
+//! use std::sync::Arc;
+//!
+//! #[memo]
+//! fn expensive_computation(a: u64, b: u64) -> u64 {
+//!     a * b // imagine this took seconds
+//! }
+//!
+//! struct Pool { url: String }
+//!
+//! #[singleton]
+//! fn pool(url: &str) -> Pool {
+//!     Pool { url: url.to_string() }
+//! }
+//!
+//! assert_eq!(expensive_computation(2, 21), 42); // runs the body
+//! assert_eq!(expensive_computation(2, 21), 42); // served from the cache
+//! assert!(Arc::ptr_eq(&pool("db://a"), &pool("db://a")));
+//! assert_eq!(pool("db://a").url, "db://a");
+//! ```
+//!
+//! The key of a call is a 128-bit xxh3 digest of every parameter whose name
+//! does not start with `_` (name and value, in order), computed with
+//! [`StableHash`]. Each function's cache also depends on a hash of its own
+//! source tokens, so editing a function starts it with a fresh cache.
+//!
+//! Every `#[memo] fn f` / `#[singleton] fn f` also gets three companions:
+//! `f_clear()` (Streamlit's `f.clear()`), `f_forget(args)` (Streamlit's
+//! `f.clear(args)`) and `f_stats()`. [`memo::clear_all`] and
+//! [`singleton::clear_all`] are Streamlit's `st.cache_data.clear()` and
+//! `st.cache_resource.clear()`.
+
+#![warn(missing_docs)]
+
+mod info;
+mod key;
+mod registry;
+mod stats;
+mod store;
+mod thread;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use key::{digest_of, Address, KeyHasher, StableHash};
+pub use stats::Stats;
+
+/// Caches a function's results by the values of its arguments.
+///
+/// ```
+/// use memo_runtime::memo;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// static RUNS: AtomicUsize = AtomicUsize::new(0);
+///
+/// #[memo(ttl = "10m", max_entries = 100)]
+/// fn square(x: i64) -> i64 {
+///     RUNS.fetch_add(1, Ordering::SeqCst);
+///     x * x
+/// }
+///
+/// assert_eq!(square(12), 144);
+/// assert_eq!(square(12), 144);
+/// assert_eq!(RUNS.load(Ordering::SeqCst), 1);
+/// square_clear();
+/// square(12);
+/// assert_eq!(RUNS.load(Ordering::SeqCst), 2);
+/// ```
+///
+/// Options, all optional, in any order:
+///
+/// | option | meaning |
+/// |---|---|
+/// | `ttl = "60s"` | entries expire this long after they were written (`"1h 30m"`, `"2 days"`, `"500ms"`), or a `Duration` expression |
+/// | `max_entries = N` | keep at most `N` entries, dropping the least recently used |
+/// | `hash(p = ptr)` | key parameter `p` by which object it is (its address), not by its contents |
+/// | `hash(p = \|v\| expr)` | key parameter `p` by `expr` (any function of it: a file's mtime, a connection's id) |
+/// | `hash(self = ignore)` | leave the receiver out of the key (other parameters: prefix them with `_`) |
+/// | `show_spinner = false` / `"text"` | what a miss shows inside an app session |
+/// | `show_time = true` | the spinner shows elapsed time |
+/// | `allow_widgets = true` | widgets inside the function become part of its key (`experimental_allow_widgets` works too) |
+///
+/// A function returning `Result` caches only `Ok` values. A panic caches
+/// nothing. Concurrent calls with equal arguments run the body once.
+/// Also available as `cache_data` and `experimental_memo`.
+pub use memo_macros::memo;
+
+/// Caches one shared instance per distinct argument list.
+///
+/// `#[singleton] fn f(..) -> T` returns `Arc<T>` (a function that already
+/// returns `Arc<T>` or `Result<Arc<T>, E>` keeps its type), and every caller
+/// gets the same `Arc`. `T` must be `Send + Sync` but need not be `Clone`.
+///
+/// ```
+/// use memo_runtime::singleton;
+/// use std::sync::{Arc, Mutex};
+///
+/// struct Counter(Mutex<u32>);
+///
+/// #[singleton]
+/// fn counter(name: &str) -> Counter {
+///     Counter(Mutex::new(0))
+/// }
+///
+/// *counter("a").0.lock().unwrap() += 1;
+/// *counter("a").0.lock().unwrap() += 1;
+/// assert_eq!(*counter("a").0.lock().unwrap(), 2);
+/// assert!(!Arc::ptr_eq(&counter("a"), &counter("b")));
+/// ```
+///
+/// Takes the same options as [`#[memo]`](macro@memo) except `persist`. Also
+/// available as `cache_resource` and `experimental_singleton`.
+pub use memo_macros::singleton;
+
+/// Derives [`StableHash`] for a struct or enum whose fields implement it.
+///
+/// ```
+/// #[derive(memo_runtime::StableHash)]
+/// enum Shape {
+///     Circle { r: f64 },
+///     Square(f64),
+/// }
+/// assert_ne!(
+///     memo_runtime::digest_of(&Shape::Circle { r: 1.0 }),
+///     memo_runtime::digest_of(&Shape::Square(1.0)),
+/// );
+/// ```
+pub use memo_macros::StableHash;
+
+/// Managing every `#[memo]` cache at once (Streamlit's `st.cache_data`).
+pub mod memo {
+    use crate::info::Kind;
+    use crate::registry;
+    use crate::Stats;
+
+    /// Drops the entries of every `#[memo]` function (Streamlit's
+    /// `st.cache_data.clear()`). Singletons are untouched.
+    ///
+    /// ```
+    /// use memo_runtime::memo;
+    ///
+    /// #[memo]
+    /// fn one() -> u8 { 1 }
+    ///
+    /// one();
+    /// memo::clear_all();
+    /// assert_eq!(one_stats().entries, 0);
+    /// ```
+    pub fn clear_all() {
+        registry::clear_kind(Kind::Memo);
+    }
+
+    /// Counters of every `#[memo]` function that has been called, by path
+    /// (`module::function`), sorted.
+    ///
+    /// ```
+    /// use memo_runtime::memo;
+    ///
+    /// #[memo]
+    /// fn listed() -> u8 { 1 }
+    ///
+    /// listed();
+    /// let all = memo::stats();
+    /// assert!(all.iter().any(|(path, s)| path.ends_with("::listed") && s.misses == 1));
+    /// ```
+    pub fn stats() -> Vec<(String, Stats)> {
+        registry::stats_kind(Kind::Memo)
+    }
+
+    /// Sets hits, misses and evictions of every `#[memo]` function back to
+    /// zero (entries stay).
+    ///
+    /// ```
+    /// memo_runtime::memo::reset_stats();
+    /// ```
+    pub fn reset_stats() {
+        registry::reset_counters_kind(Kind::Memo);
+    }
+}
+
+/// Managing every `#[singleton]` cache at once (Streamlit's `st.cache_resource`).
+pub mod singleton {
+    use crate::info::Kind;
+    use crate::registry;
+    use crate::Stats;
+
+    /// Drops every `#[singleton]` instance (Streamlit's
+    /// `st.cache_resource.clear()`). Callers that still hold an `Arc` keep
+    /// their instance; the next call creates a new one.
+    ///
+    /// ```
+    /// use memo_runtime::singleton;
+    /// use std::sync::Arc;
+    ///
+    /// #[singleton]
+    /// fn client() -> String { "client".to_string() }
+    ///
+    /// let before = client();
+    /// singleton::clear_all();
+    /// assert!(!Arc::ptr_eq(&before, &client()));
+    /// ```
+    pub fn clear_all() {
+        registry::clear_kind(Kind::Singleton);
+    }
+
+    /// Counters of every `#[singleton]` function that has been called.
+    ///
+    /// ```
+    /// use memo_runtime::singleton;
+    ///
+    /// #[singleton]
+    /// fn model() -> Vec<f32> { vec![0.5; 4] }
+    ///
+    /// model();
+    /// assert!(singleton::stats().iter().any(|(p, _)| p.ends_with("::model")));
+    /// ```
+    pub fn stats() -> Vec<(String, Stats)> {
+        registry::stats_kind(Kind::Singleton)
+    }
+
+    /// Sets the counters of every `#[singleton]` function back to zero.
+    ///
+    /// ```
+    /// memo_runtime::singleton::reset_stats();
+    /// ```
+    pub fn reset_stats() {
+        registry::reset_counters_kind(Kind::Singleton);
+    }
+}
+
+/// Streamlit's name for [`memo`](macro@memo): `#[cache_data]`, and
+/// `cache_data::clear_all()`.
+///
+/// ```
+/// use memo_runtime::cache_data;
+///
+/// #[cache_data(ttl = "1h")]
+/// fn load(n: u32) -> Vec<u32> { (0..n).collect() }
+///
+/// assert_eq!(load(3), vec![0, 1, 2]);
+/// cache_data::clear_all();
+/// ```
+pub use crate::memo as cache_data;
+
+/// Streamlit's older name for [`memo`](macro@memo).
+///
+/// ```
+/// #[memo_runtime::experimental_memo]
+/// fn f(x: u8) -> u8 { x }
+/// assert_eq!(f(1), 1);
+/// ```
+pub use crate::memo as experimental_memo;
+
+/// Streamlit's name for [`singleton`](macro@singleton): `#[cache_resource]`,
+/// and `cache_resource::clear_all()`.
+///
+/// ```
+/// use memo_runtime::cache_resource;
+///
+/// #[cache_resource]
+/// fn connection() -> String { "conn".into() }
+///
+/// assert_eq!(*connection(), "conn");
+/// cache_resource::clear_all();
+/// ```
+pub use crate::singleton as cache_resource;
+
+/// Streamlit's older name for [`singleton`](macro@singleton).
+///
+/// ```
+/// #[memo_runtime::experimental_singleton]
+/// fn f() -> u8 { 1 }
+/// assert_eq!(*f(), 1);
+/// ```
+pub use crate::singleton as experimental_singleton;

@@ -1,0 +1,201 @@
+//! What generated code calls. Not a public API: names and signatures here
+//! change whenever the macros change, which is why `memo-macros` is pinned to
+//! this crate's exact version.
+
+pub use crate::info::{FnInfo, Kind, Options, Spinner};
+pub use crate::key::{Address, KeyHasher, StableHash};
+use crate::registry;
+pub use crate::registry::FnCache;
+use crate::stats::Stats;
+use std::convert::Infallible;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+// ---- hashing ----------------------------------------------------------------
+
+/// A generic parameter's type is part of the key: `f::<u8>(1)` and
+/// `f::<u64>(1)` are different calls.
+#[inline]
+pub fn hash_type<T: ?Sized>(h: &mut KeyHasher) {
+    h.write_str(std::any::type_name::<T>());
+}
+
+/// The same for an `impl Trait` parameter, whose type has no name to write.
+#[inline]
+pub fn hash_type_of_val<T: ?Sized>(h: &mut KeyHasher, _: &T) {
+    h.write_str(std::any::type_name::<T>());
+}
+
+/// The `ptr` override: keys by which object, not by its contents.
+#[inline]
+pub fn hash_address<T: Address + ?Sized>(h: &mut KeyHasher, name: &str, value: &T) {
+    h.write_str(name);
+    h.write_bytes(&(value.address() as u64).to_le_bytes());
+}
+
+/// The function override: keys by what `by` makes of the value.
+#[inline]
+pub fn hash_by<T, K: StableHash>(h: &mut KeyHasher, name: &str, value: T, by: impl FnOnce(T) -> K) {
+    h.param(name, &by(value));
+}
+
+// ---- calling ----------------------------------------------------------------
+
+/// Chooses, by the body's return type, how a `#[memo]` call caches: an
+/// `Ok` only for a `Result` (whatever its alias), the value otherwise.
+pub struct Probe<R>(PhantomData<R>);
+
+/// Makes a [`Probe`] for a body closure.
+#[inline]
+pub fn probe<R, F: FnOnce() -> R>(_: &F) -> Probe<R> {
+    Probe(PhantomData)
+}
+
+/// Picked for `Result` bodies: method resolution finds this impl before the
+/// autoref'd [`ViaPlain`] one.
+pub trait ViaResult {
+    /// The mode.
+    type Mode;
+    /// The mode.
+    fn mode(&self) -> Self::Mode;
+}
+
+/// Picked for every other body.
+pub trait ViaPlain {
+    /// The mode.
+    type Mode;
+    /// The mode.
+    fn mode(&self) -> Self::Mode;
+}
+
+impl<T, E> ViaResult for Probe<Result<T, E>> {
+    type Mode = ResultMode<T, E>;
+    #[inline]
+    fn mode(&self) -> ResultMode<T, E> {
+        ResultMode(PhantomData)
+    }
+}
+
+impl<R> ViaPlain for &Probe<R> {
+    type Mode = PlainMode<R>;
+    #[inline]
+    fn mode(&self) -> PlainMode<R> {
+        PlainMode(PhantomData)
+    }
+}
+
+/// Caches `Ok` values only.
+pub struct ResultMode<T, E>(PhantomData<(T, E)>);
+/// Caches the value.
+pub struct PlainMode<R>(PhantomData<R>);
+
+/// What a `#[memo]` fn may return: each caller gets a clone, and the cache is
+/// shared by all threads.
+pub trait MemoValue: Clone + Send + Sync + 'static {}
+impl<T: Clone + Send + Sync + 'static> MemoValue for T {}
+
+/// What a `#[singleton]` fn may return: one instance that every thread uses
+/// at once, so it must be `Send + Sync`. It need not be `Clone`.
+pub trait SingletonValue: Send + Sync + 'static {}
+impl<T: Send + Sync + 'static> SingletonValue for T {}
+
+impl<T: MemoValue, E> ResultMode<T, E> {
+    /// Runs a `#[memo]` call whose body returns a `Result`.
+    #[inline]
+    pub fn memo(
+        self,
+        cache: &'static FnCache,
+        key: u128,
+        body: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        cache.store::<T>().get_or_try(key, body)
+    }
+}
+
+impl<R: MemoValue> PlainMode<R> {
+    /// Runs a `#[memo]` call.
+    #[inline]
+    pub fn memo(self, cache: &'static FnCache, key: u128, body: impl FnOnce() -> R) -> R {
+        match cache
+            .store::<R>()
+            .get_or_try(key, || Ok::<R, Infallible>(body()))
+        {
+            Ok(v) => v,
+            Err(never) => match never {},
+        }
+    }
+}
+
+/// Runs a `#[singleton]` call: the instance is created once per key and shared.
+#[inline]
+pub fn singleton<T: SingletonValue>(
+    cache: &'static FnCache,
+    key: u128,
+    body: impl FnOnce() -> T,
+) -> Arc<T> {
+    singleton_arc(cache, key, || Arc::new(body()))
+}
+
+/// A `#[singleton]` whose body already returns an `Arc`.
+#[inline]
+pub fn singleton_arc<T: SingletonValue + ?Sized>(
+    cache: &'static FnCache,
+    key: u128,
+    body: impl FnOnce() -> Arc<T>,
+) -> Arc<T> {
+    match cache
+        .store::<Arc<T>>()
+        .get_or_try(key, || Ok::<_, Infallible>(body()))
+    {
+        Ok(v) => v,
+        Err(never) => match never {},
+    }
+}
+
+/// A `#[singleton]` returning `Result<T, E>`: only `Ok` instances are kept.
+#[inline]
+pub fn singleton_result<T: SingletonValue, E>(
+    cache: &'static FnCache,
+    key: u128,
+    body: impl FnOnce() -> Result<T, E>,
+) -> Result<Arc<T>, E> {
+    singleton_arc_result(cache, key, || body().map(Arc::new))
+}
+
+/// A `#[singleton]` returning `Result<Arc<T>, E>`.
+#[inline]
+pub fn singleton_arc_result<T: SingletonValue + ?Sized, E>(
+    cache: &'static FnCache,
+    key: u128,
+    body: impl FnOnce() -> Result<Arc<T>, E>,
+) -> Result<Arc<T>, E> {
+    cache.store::<Arc<T>>().get_or_try(key, body)
+}
+
+/// Points a return type error at the user's return type.
+#[inline(always)]
+pub fn assert_singleton_value<T: SingletonValue + ?Sized>() {}
+
+// ---- companions -------------------------------------------------------------
+
+/// `f_clear()`.
+pub fn clear(module: &'static str, name: &'static str, source_hash: u128) {
+    for c in registry::matching(module, name, source_hash) {
+        c.clear();
+    }
+}
+
+/// `f_forget(args)`.
+pub fn forget(module: &'static str, name: &'static str, source_hash: u128, key: u128) -> bool {
+    let mut found = false;
+    for c in registry::matching(module, name, source_hash) {
+        found |= c.forget(key);
+    }
+    found
+}
+
+/// `f_stats()`.
+pub fn stats(module: &'static str, name: &'static str, source_hash: u128) -> Stats {
+    registry::matching(module, name, source_hash)
+        .fold(Stats::default(), |acc, c| acc.add(c.stats()))
+}

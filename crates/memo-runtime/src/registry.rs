@@ -1,0 +1,189 @@
+//! Finding caches: each cached function owns a [`FnCache`] static, which
+//! holds one [`Store`] per value type (a generic function has one per
+//! instantiation), and every `FnCache` that has ever stored anything is listed
+//! here so that management calls can reach it.
+
+use crate::info::{FnInfo, Kind};
+use crate::stats::Stats;
+use crate::store::Store;
+use parking_lot::Mutex;
+use std::any::{Any, TypeId};
+use std::sync::OnceLock;
+
+trait AnyStore: Send + Sync {
+    fn clear(&self);
+    fn forget(&self, key: u128) -> bool;
+    fn stats(&self) -> Stats;
+    fn reset_counters(&self);
+}
+
+impl<V: Clone + Send + Sync + 'static> AnyStore for Store<V> {
+    fn clear(&self) {
+        Store::clear(self)
+    }
+    fn forget(&self, key: u128) -> bool {
+        Store::forget(self, key)
+    }
+    fn stats(&self) -> Stats {
+        Store::stats(self)
+    }
+    fn reset_counters(&self) {
+        Store::reset_counters(self)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    type_id: TypeId,
+    // The same store twice: typed access on the hit path, dynamic for management.
+    typed: &'static (dyn Any + Send + Sync),
+    dynamic: &'static dyn AnyStore,
+}
+
+/// The per-function static that generated code declares inside the wrapper.
+pub struct FnCache {
+    info: FnInfo,
+    first: OnceLock<Entry>,
+    more: Mutex<Vec<Entry>>,
+}
+
+static ALL: Mutex<Vec<&'static FnCache>> = Mutex::new(Vec::new());
+
+impl FnCache {
+    /// Generated code's constructor (a `static` initializer).
+    pub const fn new(info: FnInfo) -> Self {
+        FnCache {
+            info,
+            first: OnceLock::new(),
+            more: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The function's identity.
+    pub fn info(&self) -> &FnInfo {
+        &self.info
+    }
+
+    /// The store for values of type `V`, created on first use.
+    #[inline]
+    pub fn store<V: Clone + Send + Sync + 'static>(&'static self) -> &'static Store<V> {
+        if let Some(e) = self.first.get() {
+            if e.type_id == TypeId::of::<V>() {
+                if let Some(s) = e.typed.downcast_ref::<Store<V>>() {
+                    return s;
+                }
+            }
+        }
+        self.store_slow()
+    }
+
+    #[cold]
+    fn store_slow<V: Clone + Send + Sync + 'static>(&'static self) -> &'static Store<V> {
+        let want = TypeId::of::<V>();
+        let found = |e: &Entry| (e.type_id == want).then(|| e.typed.downcast_ref::<Store<V>>());
+        let mut first_store = false;
+        let store = {
+            let mut more = self.more.lock();
+            if let Some(s) = self.first.get().and_then(found).flatten() {
+                return s;
+            }
+            if let Some(s) = more.iter().find_map(found).flatten() {
+                return s;
+            }
+            let store: &'static Store<V> = Box::leak(Box::new(Store::new(&self.info)));
+            let entry = Entry {
+                type_id: want,
+                typed: store,
+                dynamic: store,
+            };
+            if self.first.set(entry).is_err() {
+                more.push(entry);
+            } else {
+                first_store = true;
+            }
+            store
+        };
+        if first_store {
+            ALL.lock().push(self);
+        }
+        store
+    }
+
+    fn entries(&self) -> Vec<Entry> {
+        let more = self.more.lock();
+        self.first
+            .get()
+            .copied()
+            .into_iter()
+            .chain(more.iter().copied())
+            .collect()
+    }
+
+    /// Drops every entry of every instantiation.
+    pub fn clear(&self) {
+        for e in self.entries() {
+            e.dynamic.clear();
+        }
+    }
+
+    /// Drops the entry for `key`; `true` if there was one.
+    pub fn forget(&self, key: u128) -> bool {
+        self.entries().iter().any(|e| e.dynamic.forget(key))
+    }
+
+    /// Counters summed over every instantiation.
+    pub fn stats(&self) -> Stats {
+        self.entries()
+            .iter()
+            .fold(Stats::default(), |acc, e| acc.add(e.dynamic.stats()))
+    }
+
+    fn reset_counters(&self) {
+        for e in self.entries() {
+            e.dynamic.reset_counters();
+        }
+    }
+}
+
+fn snapshot() -> Vec<&'static FnCache> {
+    // Copied out so that no cache lock is ever taken while `ALL` is held.
+    ALL.lock().clone()
+}
+
+/// Every registered cache of this function (one per `#[memo]` static with
+/// this identity; usually exactly one).
+pub(crate) fn matching(
+    module: &'static str,
+    name: &'static str,
+    source_hash: u128,
+) -> impl Iterator<Item = &'static FnCache> {
+    snapshot().into_iter().filter(move |c| {
+        c.info.module == module && c.info.name == name && c.info.source_hash == source_hash
+    })
+}
+
+pub(crate) fn clear_kind(kind: Kind) {
+    for c in snapshot().into_iter().filter(|c| c.info.kind == kind) {
+        c.clear();
+    }
+}
+
+pub(crate) fn stats_kind(kind: Kind) -> Vec<(String, Stats)> {
+    let mut out: Vec<(String, Stats)> = Vec::new();
+    for c in snapshot().into_iter().filter(|c| c.info.kind == kind) {
+        let path = c.info.path();
+        let s = c.stats();
+        match out.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, acc)) => *acc = acc.add(s),
+            None => out.push((path, s)),
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+pub(crate) fn reset_counters_kind(kind: Kind) {
+    for c in snapshot().into_iter().filter(|c| c.info.kind == kind) {
+        c.reset_counters();
+    }
+}

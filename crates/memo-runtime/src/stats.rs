@@ -1,0 +1,91 @@
+//! Per-function counters, readable at any time without taking a lock.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+const STRIPES: usize = 32;
+
+#[repr(align(64))]
+#[derive(Default)]
+struct Stripe(AtomicU64);
+
+/// A counter that many threads bump at once without sharing a cache line:
+/// each live thread owns one stripe (threads beyond 32 share with an atomic
+/// add), and a read sums the stripes.
+pub(crate) struct Striped {
+    stripes: Box<[Stripe; STRIPES]>,
+}
+
+impl Striped {
+    pub(crate) fn new() -> Self {
+        Striped {
+            stripes: Box::default(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn bump(&self) {
+        let i = crate::thread::index() as usize;
+        if i < STRIPES {
+            // Only this thread writes this stripe, so a plain store cannot lose counts
+            // and costs no atomic read-modify-write on the hit path.
+            let s = &self.stripes[i].0;
+            s.store(s.load(Relaxed) + 1, Relaxed);
+        } else {
+            self.stripes[i % STRIPES].0.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.stripes.iter().map(|s| s.0.load(Relaxed)).sum()
+    }
+
+    pub(crate) fn reset(&self) {
+        for s in self.stripes.iter() {
+            s.0.store(0, Relaxed);
+        }
+    }
+}
+
+/// What a cached function's cache has done so far.
+///
+/// Read with the `<fn>_stats()` companion that `#[memo]` and `#[singleton]`
+/// generate, or for every function at once with [`memo::stats`](crate::memo::stats).
+/// Counters are summed over all threads; reading them takes no lock and never
+/// slows a caller down.
+///
+/// ```
+/// use memo_runtime::memo;
+///
+/// #[memo]
+/// fn double(x: u64) -> u64 {
+///     x * 2
+/// }
+///
+/// double(1);
+/// double(1);
+/// let s = double_stats();
+/// assert_eq!((s.hits, s.misses, s.entries), (1, 1, 1));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Calls answered from the cache.
+    pub hits: u64,
+    /// Calls that ran the body (including ones whose `Err` was not cached).
+    pub misses: u64,
+    /// Values held right now.
+    pub entries: usize,
+    /// Values dropped to respect `max_entries` or because their `ttl` passed.
+    pub evictions: u64,
+}
+
+impl Stats {
+    pub(crate) fn add(self, other: Stats) -> Stats {
+        Stats {
+            hits: self.hits + other.hits,
+            misses: self.misses + other.misses,
+            entries: self.entries + other.entries,
+            evictions: self.evictions + other.evictions,
+        }
+    }
+}

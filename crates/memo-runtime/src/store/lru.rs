@@ -1,0 +1,63 @@
+//! Exact least-recently-used order without writing anything shared on a hit
+//! beyond one tick.
+//!
+//! A hit stores a fresh tick in its slot. The heap holds one record per entry,
+//! possibly older than the entry's real tick. To evict, pop the oldest record:
+//! if the entry has been used since (its tick moved on), push it back with its
+//! real tick and pop again. The first record that is current is the true LRU
+//! entry, since every other entry's real tick is at least its record's.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+#[derive(Default)]
+pub(crate) struct LruIndex {
+    heap: BinaryHeap<Reverse<(u64, u128, u64)>>,
+}
+
+impl LruIndex {
+    pub(crate) fn push(&mut self, tick: u64, key: u128, slot_id: u64) {
+        self.heap.push(Reverse((tick, key, slot_id)));
+    }
+
+    /// The least recently used live entry. `current` gives a key's live
+    /// `(slot id, tick, evictable)`, or `None` once the key is gone.
+    pub(crate) fn pop_victim(
+        &mut self,
+        mut current: impl FnMut(u128) -> Option<(u64, u64, bool)>,
+    ) -> Option<u128> {
+        // Entries still being computed are the newest, never victims; they go
+        // back in the heap afterwards.
+        let mut in_flight = Vec::new();
+        let mut victim = None;
+        while let Some(Reverse((tick, key, id))) = self.heap.pop() {
+            match current(key) {
+                Some((live_id, live_tick, evictable)) if live_id == id => {
+                    if !evictable {
+                        in_flight.push(Reverse((live_tick, key, id)));
+                    } else if live_tick != tick {
+                        self.heap.push(Reverse((live_tick, key, id)));
+                    } else {
+                        victim = Some(key);
+                        break;
+                    }
+                }
+                // Forgotten, cleared or replaced since: a stale record.
+                _ => {}
+            }
+        }
+        self.heap.extend(in_flight);
+        victim
+    }
+
+    /// Drops stale records once they outnumber live entries.
+    pub(crate) fn compact(&mut self, live: usize, mut is_live: impl FnMut(u128, u64) -> bool) {
+        if self.heap.len() > 2 * live + 64 {
+            self.heap.retain(|Reverse((_, key, id))| is_live(*key, *id));
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.heap.clear();
+    }
+}

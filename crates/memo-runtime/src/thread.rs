@@ -1,0 +1,73 @@
+//! Small per-thread indexes, recycled when a thread exits.
+//!
+//! A live thread's index is unique among live threads, which is what the hit
+//! counters (one exclusive stripe per thread) and the re-entrancy check (who
+//! owns a computation) need. Recycling keeps indexes small in apps that spawn
+//! threads forever.
+
+use parking_lot::Mutex;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+static FREE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+static NEXT: Mutex<u32> = Mutex::new(0);
+
+struct Index(u32);
+
+impl Drop for Index {
+    fn drop(&mut self) {
+        // Anything this thread still runs during teardown must not use the
+        // index once another thread may have it.
+        let _ = CACHED.try_with(|c| c.set(u32::MAX - 1));
+        FREE.lock().push(self.0);
+    }
+}
+
+thread_local! {
+    static INDEX: Index = {
+        let reused = FREE.lock().pop();
+        Index(reused.unwrap_or_else(|| {
+            let mut next = NEXT.lock();
+            *next += 1;
+            *next - 1
+        }))
+    };
+    // A copy without a destructor, for the fast path.
+    static CACHED: Cell<u32> = const { Cell::new(u32::MAX) };
+}
+
+/// This thread's index.
+#[inline]
+pub(crate) fn index() -> u32 {
+    let i = CACHED.with(Cell::get);
+    if i != u32::MAX {
+        return i;
+    }
+    slow_index()
+}
+
+#[cold]
+fn slow_index() -> u32 {
+    // During thread teardown INDEX may already be gone: fall back to a shared
+    // (never exclusive) index, which callers treat as contended.
+    let i = INDEX.try_with(|i| i.0).unwrap_or(u32::MAX - 1);
+    let _ = CACHED.try_with(|c| c.set(i));
+    i
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static ID: Cell<u64> = const { Cell::new(0) };
+}
+
+/// An id no other thread ever has, for "who is computing this key".
+#[inline]
+pub(crate) fn id() -> u64 {
+    ID.with(|c| {
+        if c.get() == 0 {
+            c.set(NEXT_ID.fetch_add(1, Relaxed));
+        }
+        c.get()
+    })
+}
