@@ -197,7 +197,7 @@ fn hash_param(p: &Param, for_forget: bool) -> Option<TokenStream> {
 fn rename_patterns(sig: &mut syn::Signature, params: &[Param]) {
     for (input, p) in sig.inputs.iter_mut().zip(params) {
         if let (FnArg::Typed(pt), Binding::Pattern { renamed, .. }) = (input, &p.binding) {
-            pt.pat = Box::new(syn::parse_quote!(#renamed));
+            *pt.pat = syn::parse_quote!(#renamed);
         }
     }
 }
@@ -274,7 +274,7 @@ fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> 
             FnArg::Receiver(r) => {
                 if r.reference.is_none() {
                     r.reference = Some((syn::Token![&](Span::call_site()), None));
-                    r.ty = Box::new(syn::parse_quote!(&Self));
+                    *r.ty = syn::parse_quote!(&Self);
                 }
                 r.mutability = None;
             }

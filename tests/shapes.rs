@@ -1,0 +1,125 @@
+//! Every shape of function the attributes accept: methods, generics,
+//! `impl Trait`, patterns, `mut` parameters, attributes and docs.
+
+use memo_runtime::{memo, singleton, StableHash};
+use memo_suite::Runs;
+use std::fmt::Display;
+use std::sync::Arc;
+
+#[derive(StableHash, Clone)]
+struct Grid {
+    w: u32,
+    h: u32,
+}
+
+static AREA_RUNS: Runs = Runs::new();
+
+impl Grid {
+    /// Documented method.
+    #[memo]
+    fn area(&self) -> u64 {
+        AREA_RUNS.hit();
+        u64::from(self.w) * u64::from(self.h)
+    }
+
+    #[memo(hash(self = ignore))]
+    fn kind(&self, scale: u32) -> String {
+        format!("grid x{scale}")
+    }
+
+    #[memo]
+    fn into_cells(self) -> u64 {
+        u64::from(self.w * self.h)
+    }
+
+    #[singleton]
+    fn shared(name: &str) -> Self {
+        Grid {
+            w: name.len() as u32,
+            h: 1,
+        }
+    }
+}
+
+#[test]
+fn methods_hash_self_by_value() {
+    let a = Grid { w: 2, h: 3 };
+    let b = Grid { w: 2, h: 3 };
+    assert_eq!(a.area(), 6);
+    assert_eq!(b.area(), 6);
+    assert_eq!(AREA_RUNS.get(), 1, "equal receivers share an entry");
+    assert_eq!(Grid { w: 3, h: 3 }.area(), 9);
+    assert_eq!(AREA_RUNS.get(), 2);
+    assert!(a.area_forget());
+    assert_eq!(a.kind(2), "grid x2");
+    assert_eq!(Grid { w: 9, h: 9 }.kind(2), "grid x2");
+    assert_eq!(
+        Grid::kind_stats().hits,
+        1,
+        "self = ignore: one entry for all receivers"
+    );
+    assert_eq!(a.clone().into_cells(), 6);
+    assert!(Arc::ptr_eq(&Grid::shared("ab"), &Grid::shared("ab")));
+}
+
+static GENERIC_RUNS: Runs = Runs::new();
+
+#[memo]
+fn describe<T: StableHash + Display>(x: T) -> String {
+    GENERIC_RUNS.hit();
+    format!("{x}")
+}
+
+#[memo]
+fn size_of_type<T>() -> usize {
+    std::mem::size_of::<T>()
+}
+
+#[memo]
+fn repeat<const N: usize>(s: &str) -> String {
+    s.repeat(N)
+}
+
+#[test]
+fn generic_instantiations_have_their_own_entries() {
+    assert_eq!(describe(1u8), "1");
+    assert_eq!(describe(1u64), "1");
+    assert_eq!(describe("1"), "1");
+    assert_eq!(GENERIC_RUNS.get(), 3);
+    assert_eq!(describe(1u8), "1");
+    assert_eq!(GENERIC_RUNS.get(), 3);
+    assert_eq!(size_of_type::<u8>(), 1);
+    assert_eq!(size_of_type::<u64>(), 8);
+    assert_eq!(size_of_type::<u8>(), 1);
+    assert_eq!(repeat::<2>("ab"), "abab");
+    assert_eq!(repeat::<3>("ab"), "ababab");
+}
+
+#[memo]
+fn show(x: impl Display + StableHash) -> String {
+    x.to_string()
+}
+
+#[memo]
+fn sum_pair((a, b): (u32, u32), mut scale: u32) -> u32 {
+    scale += 1;
+    (a + b) * scale
+}
+
+#[memo]
+fn first(Grid { w, .. }: Grid, _: u8) -> u32 {
+    w
+}
+
+#[test]
+fn impl_trait_patterns_and_mut() {
+    assert_eq!(show(5u8), "5");
+    assert_eq!(show("5"), "5");
+    assert_eq!(show_stats().misses, 2, "u8 5 and \"5\" are different keys");
+    assert_eq!(sum_pair((1, 2), 1), 6);
+    assert_eq!(sum_pair((1, 2), 1), 6);
+    assert_eq!(sum_pair_stats().hits, 1);
+    assert!(sum_pair_forget((1, 2), 1));
+    assert!(!sum_pair_forget((1, 2), 1));
+    assert_eq!(first(Grid { w: 4, h: 1 }, 0), 4);
+}
