@@ -97,7 +97,7 @@ impl<T: Clone + Send + Sync + 'static> MemoValue for T {}
 /// What a `#[singleton]` fn may return: one instance that every thread uses
 /// at once, so it must be `Send + Sync`. It need not be `Clone`.
 pub trait SingletonValue: Send + Sync + 'static {}
-impl<T: Send + Sync + 'static> SingletonValue for T {}
+impl<T: Send + Sync + 'static + ?Sized> SingletonValue for T {}
 
 impl<T: MemoValue, E> ResultMode<T, E> {
     /// Runs a `#[memo]` call whose body returns a `Result`.

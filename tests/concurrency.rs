@@ -1,0 +1,210 @@
+//! One global cache per function, shared by every thread: concurrent misses
+//! on one key compute once, different keys never wait on each other,
+//! recursion works, and re-entering a key panics instead of deadlocking.
+
+use memo_runtime::{memo, singleton};
+use memo_suite::Runs;
+use std::panic::catch_unwind;
+use std::sync::mpsc;
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::Duration;
+
+static SLOW_RUNS: Runs = Runs::new();
+
+#[memo]
+fn slow(x: u64) -> u64 {
+    SLOW_RUNS.hit();
+    thread::sleep(Duration::from_millis(200));
+    x + 1
+}
+
+#[test]
+fn concurrent_misses_on_one_key_compute_once() {
+    let barrier = Barrier::new(8);
+    let results: Vec<u64> = thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    slow(41)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(results, vec![42; 8]);
+    assert_eq!(SLOW_RUNS.get(), 1, "eight callers, one computation");
+    let s = slow_stats();
+    assert_eq!((s.misses, s.hits), (1, 7));
+}
+
+// `first(1)` can only finish once `second(2)` has returned on another thread.
+// If the two keys waited on each other, `recv_timeout` would fail instead of
+// the test hanging.
+static GATE: std::sync::Mutex<Option<mpsc::Receiver<()>>> = std::sync::Mutex::new(None);
+
+#[memo]
+fn first(x: u32) -> bool {
+    let rx = GATE.lock().unwrap().take().unwrap();
+    rx.recv_timeout(Duration::from_secs(10)).is_ok() && x == 1
+}
+
+#[memo]
+fn second(x: u32) -> u32 {
+    x
+}
+
+#[memo]
+fn same_fn(x: u32, _gate: Option<&mpsc::Receiver<()>>) -> u32 {
+    if let Some(rx) = _gate {
+        rx.recv_timeout(Duration::from_secs(10)).expect("key 2 was not blocked by key 1");
+    }
+    x
+}
+
+#[test]
+fn different_keys_never_wait_on_each_other() {
+    let (tx, rx) = mpsc::channel();
+    *GATE.lock().unwrap() = Some(rx);
+    thread::scope(|s| {
+        let a = s.spawn(|| first(1));
+        thread::sleep(Duration::from_millis(50));
+        assert_eq!(second(2), 2);
+        tx.send(()).unwrap();
+        assert!(a.join().unwrap());
+    });
+
+    // Same function, different keys.
+    let (tx, rx) = mpsc::channel();
+    thread::scope(|s| {
+        let a = s.spawn(move || same_fn(1, Some(&rx)));
+        thread::sleep(Duration::from_millis(50));
+        assert_eq!(same_fn(2, None), 2, "key 2 computed while key 1 was computing");
+        tx.send(()).unwrap();
+        assert_eq!(a.join().unwrap(), 1);
+    });
+}
+
+#[memo]
+fn factorial(n: u64) -> u64 {
+    if n < 1 {
+        1
+    } else {
+        n * factorial(n - 1)
+    }
+}
+
+#[test]
+fn recursion_on_other_keys_works() {
+    assert_eq!(factorial(10), 3_628_800);
+    assert_eq!(factorial(9), 362_880, "served from the cache");
+    let s = factorial_stats();
+    assert_eq!((s.misses, s.hits), (11, 1));
+}
+
+#[memo]
+fn forever(n: u64) -> u64 {
+    forever(n) + 1
+}
+
+#[test]
+fn reentering_the_same_key_panics_instead_of_deadlocking() {
+    for _ in 0..2 {
+        let err = catch_unwind(|| forever(3)).unwrap_err();
+        let msg = err
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(msg.contains("forever` called itself with the same hashed arguments"), "{msg}");
+    }
+    assert_eq!(forever_stats().entries, 0, "nothing cached, nothing wedged");
+}
+
+static TAKEOVER_RUNS: Runs = Runs::new();
+static STARTED: Barrier = Barrier::new(2);
+
+#[memo]
+fn takeover(x: u32) -> u32 {
+    TAKEOVER_RUNS.hit();
+    if TAKEOVER_RUNS.get() == 1 {
+        STARTED.wait(); // the second caller is about to wait for us
+        thread::sleep(Duration::from_millis(100));
+        panic!("the first computation dies");
+    }
+    x
+}
+
+#[test]
+fn when_the_computing_caller_panics_a_waiter_takes_over() {
+    thread::scope(|s| {
+        let owner = s.spawn(|| takeover(7));
+        STARTED.wait();
+        let waiter = s.spawn(|| takeover(7));
+        assert!(owner.join().is_err());
+        assert_eq!(waiter.join().unwrap(), 7);
+    });
+    assert_eq!(TAKEOVER_RUNS.get(), 2);
+    assert_eq!(takeover(7), 7);
+    assert_eq!(TAKEOVER_RUNS.get(), 2);
+}
+
+struct Pool {
+    id: u64,
+}
+
+static POOL_RUNS: Runs = Runs::new();
+
+#[singleton]
+fn pool(url: &str) -> Pool {
+    POOL_RUNS.hit();
+    thread::sleep(Duration::from_millis(50));
+    Pool { id: url.len() as u64 }
+}
+
+#[test]
+fn every_thread_gets_the_same_singleton() {
+    let barrier = Barrier::new(8);
+    let pools: Vec<Arc<Pool>> = thread::scope(|s| {
+        let hs: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    pool("postgres://db")
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(pools.iter().all(|p| Arc::ptr_eq(p, &pools[0])));
+    assert_eq!(pools[0].id, 13);
+    assert_eq!(POOL_RUNS.get(), 1);
+    assert!(!Arc::ptr_eq(&pool("other"), &pools[0]));
+}
+
+#[memo]
+fn hot(x: u64) -> u64 {
+    x * 3
+}
+
+#[test]
+fn many_threads_hitting_and_clearing_stay_consistent() {
+    thread::scope(|s| {
+        for t in 0..4u64 {
+            s.spawn(move || {
+                for i in 0..20_000u64 {
+                    assert_eq!(hot(i % 50), (i % 50) * 3);
+                    if t == 0 && i % 5_000 == 0 {
+                        hot_clear();
+                    }
+                    if t == 1 && i % 3_000 == 0 {
+                        hot_forget(i % 50);
+                    }
+                }
+            });
+        }
+    });
+    let s = hot_stats();
+    assert_eq!(s.hits + s.misses, 80_000);
+    assert!(s.entries <= 50);
+}
