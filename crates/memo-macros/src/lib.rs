@@ -17,19 +17,59 @@ use proc_macro::TokenStream;
 use quote::ToTokens;
 use xxhash_rust::xxh3::xxh3_128;
 
-/// See `memo_runtime::memo`.
+/// Caches a function's results by its arguments' values; use it through
+/// `memo_runtime::memo`, which documents every option.
+///
+/// ```
+/// use memo_runtime::memo;
+///
+/// #[memo(ttl = "60s")]
+/// fn double(x: u32) -> u32 {
+///     x * 2
+/// }
+///
+/// assert_eq!(double(4), 8);
+/// assert_eq!(double_stats().misses, 1);
+/// ```
 #[proc_macro_attribute]
 pub fn memo(args: TokenStream, item: TokenStream) -> TokenStream {
     cached(Kind::Memo, args, item)
 }
 
-/// See `memo_runtime::singleton`.
+/// Caches one shared instance per distinct argument list; use it through
+/// `memo_runtime::singleton`.
+///
+/// ```
+/// use memo_runtime::singleton;
+/// use std::sync::Arc;
+///
+/// #[singleton]
+/// fn settings() -> Vec<String> {
+///     vec!["dark".into()]
+/// }
+///
+/// assert!(Arc::ptr_eq(&settings(), &settings()));
+/// ```
 #[proc_macro_attribute]
 pub fn singleton(args: TokenStream, item: TokenStream) -> TokenStream {
     cached(Kind::Singleton, args, item)
 }
 
-/// See `memo_runtime::StableHash`.
+/// Derives `memo_runtime::StableHash`: the type's name, then each field's
+/// name and value (an enum writes its variant's name first).
+///
+/// ```
+/// use memo_runtime::{digest_of, StableHash};
+///
+/// #[derive(StableHash)]
+/// struct Point {
+///     x: i32,
+///     y: i32,
+/// }
+///
+/// assert_eq!(digest_of(&Point { x: 1, y: 2 }), digest_of(&Point { x: 1, y: 2 }));
+/// assert_ne!(digest_of(&Point { x: 1, y: 2 }), digest_of(&Point { x: 2, y: 1 }));
+/// ```
 #[proc_macro_derive(StableHash)]
 pub fn derive_stable_hash(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
