@@ -51,21 +51,32 @@ fn clear_all_clears_one_kind_and_every_function_of_it() {
     memo::clear_all();
     assert_eq!(data_stats().entries, 0);
     assert_eq!(more_data_stats().entries, 0);
-    assert!(Arc::ptr_eq(&r, &resource()), "singletons survive memo::clear_all");
+    assert!(
+        Arc::ptr_eq(&r, &resource()),
+        "singletons survive memo::clear_all"
+    );
     data(1);
     old_memo(1);
     assert_eq!(DATA_RUNS.get(), 2);
     assert_eq!(OLD_NAMES.get(), 3);
 
     let listed = memo::stats();
-    assert!(listed.iter().any(|(p, s)| p == "clear_all::data" && s.misses == 2));
-    assert!(singleton::stats().iter().any(|(p, _)| p == "clear_all::resource"));
+    assert!(listed
+        .iter()
+        .any(|(p, s)| p == "clear_all::data" && s.misses == 2));
+    assert!(singleton::stats()
+        .iter()
+        .any(|(p, _)| p == "clear_all::resource"));
 
     cache_resource::clear_all();
     assert!(!Arc::ptr_eq(&r, &resource()));
     assert!(!Arc::ptr_eq(&s, &old_singleton()));
     assert_eq!(RESOURCE_RUNS.get(), 2);
-    assert_eq!(data_stats().entries, 1, "memo entries survive singleton::clear_all");
+    assert_eq!(
+        data_stats().entries,
+        1,
+        "memo entries survive singleton::clear_all"
+    );
 
     cache_data::clear_all();
     assert_eq!(data_stats().entries, 0);

@@ -58,7 +58,8 @@ fn second(x: u32) -> u32 {
 #[memo]
 fn same_fn(x: u32, _gate: Option<&mpsc::Receiver<()>>) -> u32 {
     if let Some(rx) = _gate {
-        rx.recv_timeout(Duration::from_secs(10)).expect("key 2 was not blocked by key 1");
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("key 2 was not blocked by key 1");
     }
     x
 }
@@ -80,7 +81,11 @@ fn different_keys_never_wait_on_each_other() {
     thread::scope(|s| {
         let a = s.spawn(move || same_fn(1, Some(&rx)));
         thread::sleep(Duration::from_millis(50));
-        assert_eq!(same_fn(2, None), 2, "key 2 computed while key 1 was computing");
+        assert_eq!(
+            same_fn(2, None),
+            2,
+            "key 2 computed while key 1 was computing"
+        );
         tx.send(()).unwrap();
         assert_eq!(a.join().unwrap(), 1);
     });
@@ -112,11 +117,11 @@ fn forever(n: u64) -> u64 {
 fn reentering_the_same_key_panics_instead_of_deadlocking() {
     for _ in 0..2 {
         let err = catch_unwind(|| forever(3)).unwrap_err();
-        let msg = err
-            .downcast_ref::<String>()
-            .cloned()
-            .unwrap_or_default();
-        assert!(msg.contains("forever` called itself with the same hashed arguments"), "{msg}");
+        let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(
+            msg.contains("forever` called itself with the same hashed arguments"),
+            "{msg}"
+        );
     }
     assert_eq!(forever_stats().entries, 0, "nothing cached, nothing wedged");
 }
@@ -159,7 +164,9 @@ static POOL_RUNS: Runs = Runs::new();
 fn pool(url: &str) -> Pool {
     POOL_RUNS.hit();
     thread::sleep(Duration::from_millis(50));
-    Pool { id: url.len() as u64 }
+    Pool {
+        id: url.len() as u64,
+    }
 }
 
 #[test]

@@ -20,7 +20,11 @@ fn each_caller_gets_its_own_copy() {
     let mut first = load(3);
     first.push(99);
     first[0] = 42;
-    assert_eq!(load(3), vec![0, 1, 2], "mutating a returned value never touches the cache");
+    assert_eq!(
+        load(3),
+        vec![0, 1, 2],
+        "mutating a returned value never touches the cache"
+    );
     assert_eq!(LOAD_RUNS.get(), 1);
 }
 
@@ -130,7 +134,11 @@ fn entries_expire_ttl_after_they_were_written() {
     sleep(Duration::from_millis(300));
     fresh(1);
     fresh_expr(1);
-    assert_eq!((TTL_RUNS.get(), TTL_EXPR_RUNS.get()), (2, 2), "expired entries recompute");
+    assert_eq!(
+        (TTL_RUNS.get(), TTL_EXPR_RUNS.get()),
+        (2, 2),
+        "expired entries recompute"
+    );
     assert!(fresh_stats().evictions >= 1);
 }
 
@@ -228,5 +236,8 @@ fn a_panicking_body_propagates_its_payload() {
         panic!("boom {x}")
     }
     let err = catch_unwind(AssertUnwindSafe(|| boom(5))).unwrap_err();
-    assert_eq!(err.downcast_ref::<String>().map(String::as_str), Some("boom 5"));
+    assert_eq!(
+        err.downcast_ref::<String>().map(String::as_str),
+        Some("boom 5")
+    );
 }

@@ -16,7 +16,10 @@ static MODEL_RUNS: Runs = Runs::new();
 #[singleton]
 fn load_model(size: usize) -> Model {
     MODEL_RUNS.hit();
-    Model { weights: vec![0.5; size], calls: Mutex::new(0) }
+    Model {
+        weights: vec![0.5; size],
+        calls: Mutex::new(0),
+    }
 }
 
 #[test]
