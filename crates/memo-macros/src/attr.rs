@@ -5,6 +5,19 @@ use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::{Expr, Ident, Lit, LitBool, LitStr, Token};
 
+/// How each option is written, for hints.
+fn example(name: &str) -> &'static str {
+    match name {
+        "ttl" => "`ttl = \"60s\"`",
+        "max_entries" => "`max_entries = 100`",
+        "show_spinner" => "`show_spinner = false` or `show_spinner = \"Loading...\"`",
+        "show_time" => "`show_time = true`",
+        "allow_widgets" | "experimental_allow_widgets" => "`allow_widgets = true`",
+        "persist" => "`persist = \"disk\"`",
+        _ => "`hash(param = ptr)`",
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Memo,
@@ -70,7 +83,7 @@ impl Parse for Options {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut opts = Options::default();
         while !input.is_empty() {
-            let key = Ident::parse_any(input)?;
+            let key = option_name(input)?;
             let name = key.to_string();
             if name == "hash" {
                 if let Some(first) = &opts.hash_seen {
@@ -78,16 +91,22 @@ impl Parse for Options {
                         key.span(),
                         "`hash` is given twice: list every override in one `hash(...)`",
                     );
-                    e.combine(syn::Error::new(first.span(), "first given here"));
+                    e.combine(syn::Error::new(first.span(), "`hash` is first given here"));
                     return Err(e);
                 }
                 opts.hash_seen = Some(key.clone());
+                if !input.peek(syn::token::Paren) {
+                    return Err(syn::Error::new(
+                        input.span(),
+                        "`hash` takes its overrides in parentheses: `hash(param = ptr)`, `hash(param = |v| ...)` or `hash(self = ignore)`",
+                    ));
+                }
                 let content;
                 syn::parenthesized!(content in input);
                 opts.hash = parse_overrides(&content)?;
             } else {
                 if !input.peek(Token![=]) {
-                    return Err(unknown_or(&key, || format!("expected `{name} = ...`")));
+                    return Err(missing_value(input, &key));
                 }
                 input.parse::<Token![=]>()?;
                 match name.as_str() {
@@ -124,11 +143,14 @@ impl Parse for Options {
                         let v = parse_persist(input)?;
                         set(&mut opts.persist, key, v)?;
                     }
-                    _ => return Err(unknown_or(&key, || unknown_message(&name))),
+                    _ => return Err(syn::Error::new(key.span(), unknown_message(&name))),
                 }
             }
             if input.is_empty() {
                 break;
+            }
+            if !input.peek(Token![,]) {
+                return Err(input.error("expected `,` between options"));
             }
             input.parse::<Token![,]>()?;
         }
@@ -136,10 +158,49 @@ impl Parse for Options {
     }
 }
 
+/// The next option's name, or an error saying what an option looks like.
+fn option_name(input: ParseStream) -> syn::Result<Ident> {
+    if input.peek(Ident::peek_any) {
+        return Ident::parse_any(input);
+    }
+    if input.peek(LitStr) {
+        let s: LitStr = input.fork().parse()?;
+        if crate::ttl::parse(&s.value()).is_ok() {
+            return Err(syn::Error::new(
+                s.span(),
+                format!("options are named: write `ttl = {:?}`", s.value()),
+            ));
+        }
+    }
+    Err(input.error("expected an option, such as `ttl = \"60s\"` or `max_entries = 100`"))
+}
+
+/// `name` is not followed by `=`.
+fn missing_value(input: ParseStream, key: &Ident) -> syn::Error {
+    let name = key.to_string();
+    if !KNOWN.contains(&name.as_str()) && name != "experimental_allow_widgets" {
+        return syn::Error::new(key.span(), unknown_message(&name));
+    }
+    if input.is_empty() || input.peek(Token![,]) {
+        syn::Error::new(
+            key.span(),
+            format!("`{name}` needs a value: {}", example(&name)),
+        )
+    } else {
+        syn::Error::new(
+            input.span(),
+            format!("expected `=` after `{name}`: {}", example(&name)),
+        )
+    }
+}
+
 fn set<T>(slot: &mut Option<(Ident, T)>, key: Ident, value: T) -> syn::Result<()> {
     if let Some((first, _)) = slot {
-        let mut e = syn::Error::new(key.span(), format!("`{key}` is given twice"));
-        e.combine(syn::Error::new(first.span(), "first given here"));
+        let mut e = syn::Error::new(key.span(), format!("`{key}` is given twice: keep one"));
+        e.combine(syn::Error::new(
+            first.span(),
+            format!("`{first}` is first given here"),
+        ));
         return Err(e);
     }
     *slot = Some((key, value));
@@ -159,24 +220,33 @@ fn parse_bool(input: ParseStream, name: &str) -> syn::Result<LitBool> {
 fn parse_ttl(input: ParseStream) -> syn::Result<Ttl> {
     if input.peek(LitStr) {
         let s: LitStr = input.parse()?;
-        return crate::ttl::parse(&s.value())
-            .map(Ttl::Text)
-            .map_err(|why| {
-                syn::Error::new(
-                    s.span(),
-                    format!("invalid ttl {:?}: {why}. Write a duration such as \"60s\", \"1h 30m\" or \"2 days\"", s.value()),
-                )
-            });
+        return crate::ttl::parse(&s.value()).map(Ttl::Text).map_err(|why| {
+            // Messages that already say what to write need no example.
+            let example = if why.contains("write ") || why.contains("use ") {
+                ""
+            } else {
+                ". Write a duration such as \"60s\", \"1h 30m\" or \"2 days\""
+            };
+            syn::Error::new(
+                s.span(),
+                format!("invalid ttl {:?}: {why}{example}", s.value()),
+            )
+        });
     }
     let expr: Expr = input.parse()?;
-    if let Expr::Lit(syn::ExprLit {
-        lit: Lit::Int(_) | Lit::Float(_),
-        ..
-    }) = &expr
-    {
+    let digits = match &expr {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(i), ..
+        }) => Some(i.base10_digits().to_string()),
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Float(f), ..
+        }) => Some(f.base10_digits().to_string()),
+        _ => None,
+    };
+    if let Some(n) = digits {
         return Err(syn::Error::new_spanned(
             &expr,
-            "a bare number is ambiguous as a ttl: write a string with a unit, such as \"60s\", or a `Duration` expression",
+            format!("a bare number is ambiguous as a ttl: give it a unit, such as `ttl = \"{n}s\"` or `ttl = \"{n}m\"`, or write a `Duration` expression"),
         ));
     }
     Ok(Ttl::Expr(expr))
@@ -186,13 +256,17 @@ fn parse_persist(input: ParseStream) -> syn::Result<LitStr> {
     let lookahead = input.lookahead1();
     if lookahead.peek(LitStr) {
         let s: LitStr = input.parse()?;
-        if s.value() != "disk" {
-            return Err(syn::Error::new(
+        match s.value().as_str() {
+            "disk" => Ok(s),
+            "memory" => Err(syn::Error::new(
                 s.span(),
-                "`persist` supports one storage: \"disk\"",
-            ));
+                "caches live in memory by default: remove `persist`",
+            )),
+            other => Err(syn::Error::new(
+                s.span(),
+                format!("unknown storage {other:?}: `persist` takes \"disk\""),
+            )),
         }
-        Ok(s)
     } else if lookahead.peek(LitBool) {
         let b: LitBool = input.parse()?;
         Ok(LitStr::new(if b.value { "disk" } else { "" }, b.span))
@@ -204,11 +278,34 @@ fn parse_persist(input: ParseStream) -> syn::Result<LitStr> {
 fn parse_overrides(input: ParseStream) -> syn::Result<Vec<HashOverride>> {
     let mut out: Vec<HashOverride> = Vec::new();
     while !input.is_empty() {
+        if !input.peek(Ident::peek_any) {
+            return Err(input.error(
+                "expected a parameter's name: `hash(param = ptr)` or `hash(param = |v| ...)`",
+            ));
+        }
         let param = Ident::parse_any(input)?;
         if let Some(prev) = out.iter().find(|o| o.param == param) {
-            let mut e = syn::Error::new(param.span(), format!("`{param}` has two hash overrides"));
-            e.combine(syn::Error::new(prev.param.span(), "first given here"));
+            let mut e = syn::Error::new(
+                param.span(),
+                format!("`{param}` has two hash overrides: keep one"),
+            );
+            e.combine(syn::Error::new(
+                prev.param.span(),
+                format!("`{param}`'s first override is here"),
+            ));
             return Err(e);
+        }
+        if !input.peek(Token![=]) {
+            let ways = if param == "self" {
+                "`self = ptr` (by address), `self = |v| ...` (by what the closure returns) or `self = ignore`".to_string()
+            } else {
+                format!("`{param} = ptr` (by address) or `{param} = |v| ...` (by what the closure returns)")
+            };
+            return Err(if input.is_empty() || input.peek(Token![,]) {
+                syn::Error::new(param.span(), format!("`{param}` needs an override: {ways}"))
+            } else {
+                input.error(format!("expected `=` after `{param}`: {ways}"))
+            });
         }
         input.parse::<Token![=]>()?;
         let by = match keyword(input) {
@@ -220,7 +317,13 @@ fn parse_overrides(input: ParseStream) -> syn::Result<Vec<HashOverride>> {
                 input.parse::<Ident>()?;
                 HashBy::Ignore
             }
-            _ => HashBy::With(input.parse()?),
+            Some(word) => {
+                if let Some(hint) = misspelled_keyword(&word, &param) {
+                    return Err(syn::Error::new(word.span(), hint));
+                }
+                HashBy::With(input.parse()?)
+            }
+            None => HashBy::With(input.parse()?),
         };
         out.push(HashOverride { param, by });
         if input.is_empty() {
@@ -231,19 +334,35 @@ fn parse_overrides(input: ParseStream) -> syn::Result<Vec<HashOverride>> {
     Ok(out)
 }
 
+/// A lone word that is not `ptr` or `ignore` but surely meant one. Anything
+/// else is taken as a function's name (`hash(conn = conn_id)`).
+fn misspelled_keyword(word: &Ident, param: &Ident) -> Option<String> {
+    let w = word.to_string();
+    let rename = format!("to leave `{param}` out of the key, rename it `_{param}`");
+    let means_ptr = matches!(
+        w.as_str(),
+        "pointer" | "address" | "addr" | "by_address" | "by_ptr" | "identity" | "prt" | "tpr"
+    ) || distance(&w, "ptr") <= 1;
+    let means_ignore =
+        matches!(w.as_str(), "skip" | "skipped" | "ignored") || distance(&w, "ignore") <= 2;
+    if means_ptr {
+        Some(format!(
+            "unknown override `{w}`: did you mean `ptr`? It keys `{param}` by the address it points to"
+        ))
+    } else if means_ignore && param == "self" {
+        Some(format!("unknown override `{w}`: did you mean `ignore`?"))
+    } else if means_ignore {
+        Some(format!("unknown override `{w}`: {rename}"))
+    } else {
+        None
+    }
+}
+
 /// `ptr` or `ignore` standing alone (not the start of an expression).
 fn keyword(input: ParseStream) -> Option<Ident> {
     let fork = input.fork();
     let word: Ident = fork.parse().ok()?;
     (fork.is_empty() || fork.peek(Token![,])).then_some(word)
-}
-
-fn unknown_or(key: &Ident, fallback: impl FnOnce() -> String) -> syn::Error {
-    let name = key.to_string();
-    if KNOWN.contains(&name.as_str()) {
-        return syn::Error::new(key.span(), fallback());
-    }
-    syn::Error::new(key.span(), unknown_message(&name))
 }
 
 fn unknown_message(name: &str) -> String {
@@ -285,6 +404,11 @@ fn unknown_message(name: &str) -> String {
 
 /// Within two edits (insertions, deletions, substitutions).
 fn close(a: &str, b: &str) -> bool {
+    distance(a, b) <= 2
+}
+
+/// Levenshtein distance.
+fn distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for i in 1..=a.len() {
@@ -295,5 +419,5 @@ fn close(a: &str, b: &str) -> bool {
         }
         prev = cur;
     }
-    prev[b.len()] <= 2
+    prev[b.len()]
 }

@@ -6,7 +6,7 @@ use crate::attr::{Kind, Spinner, Ttl};
 use crate::model::{Binding, Hashing, Model, Param, ReturnShape};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
-use syn::{FnArg, ItemFn, ReturnType, Type};
+use syn::{FnArg, Ident, ItemFn, ReturnType, Type};
 
 fn rt() -> TokenStream {
     quote!(::memo_runtime::__private)
@@ -47,6 +47,16 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
         ReturnType::Type(_, ty) => syn::spanned::Spanned::span(ty),
         ReturnType::Default => name.span(),
     };
+    // rustc puts a `#[singleton]` type that is not thread-safe on the call:
+    // make the call cover the return type.
+    let singleton_call = |f: &str| {
+        let f = Ident::new(f, Span::call_site());
+        let args = quote!(&__MEMO_CACHE, __memo_key, __memo_body);
+        match &sig.output {
+            ReturnType::Type(_, ty) => call_spanning(&**ty, &f, args),
+            ReturnType::Default => call_spanning(name, &f, args),
+        }
+    };
 
     let call = match &model.ret {
         ReturnShape::Memo => {
@@ -58,23 +68,15 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
         }
         ReturnShape::Plain { arc } => {
             wrapper_sig.output = singleton_output(&sig.output, false, *arc);
-            let f = if *arc {
-                quote!(singleton_arc)
-            } else {
-                quote!(singleton)
-            };
-            let f = quote_spanned!(ret_span=> #f);
-            quote!(#rt::#f(&__MEMO_CACHE, __memo_key, __memo_body))
+            singleton_call(if *arc { "singleton_arc" } else { "singleton" })
         }
         ReturnShape::Result { arc } => {
             wrapper_sig.output = singleton_output(&sig.output, true, *arc);
-            let f = if *arc {
-                quote!(singleton_arc_result)
+            singleton_call(if *arc {
+                "singleton_arc_result"
             } else {
-                quote!(singleton_result)
-            };
-            let f = quote_spanned!(ret_span=> #f);
-            quote!(#rt::#f(&__MEMO_CACHE, __memo_key, __memo_body))
+                "singleton_result"
+            })
         }
     };
 
@@ -188,10 +190,43 @@ fn hash_param(p: &Param, for_forget: bool) -> Option<TokenStream> {
     let stmt = match &p.hashing {
         Hashing::Skip => return None,
         Hashing::Value => quote_spanned!(span=> __memo_h.param(#name, &#value);),
-        Hashing::Ptr => quote_spanned!(span=> #rt::hash_address(&mut __memo_h, #name, &#arg);),
-        Hashing::With(f) => quote_spanned!(span=> #rt::hash_by(&mut __memo_h, #name, #arg, #f);),
+        // `&x` names the object `x` points to when `x` is a reference or a
+        // smart pointer; an owned value with no address (`u32`) is rejected
+        // by the `Address` bound. (`&&x` would key by the wrapper's own stack
+        // slot, which differs per call and repeats across objects.)
+        Hashing::Ptr => {
+            let rt = quote_spanned!(span=> ::memo_runtime::__private);
+            // Naming the declared type puts a "no address" error on it, not
+            // on the argument (where rustc would suggest borrowing the
+            // user's pattern).
+            let ty = match &p.ty {
+                Some(ty) if !contains_impl_trait(ty) => quote!(#ty),
+                _ => quote_spanned!(span=> _),
+            };
+            quote_spanned!(span=> #rt::hash_address::<#ty>(&mut __memo_h, #name, &#value);)
+        }
+        Hashing::With(f) => {
+            // A closure returning a type that is not `StableHash` is the
+            // override's fault: the call covers it.
+            let by = Ident::new("hash_by", Span::call_site());
+            let call = call_spanning(f, &by, quote!(&mut __memo_h, #name, #arg, #f));
+            quote!(#call;)
+        }
     };
     Some(quote!(#type_of #stmt))
+}
+
+/// `::memo_runtime::__private::f(args)`, spanned from the first token of
+/// `over` to its last, so that an error rustc reports on the call covers
+/// exactly `over`.
+fn call_spanning(over: &dyn ToTokens, f: &Ident, args: TokenStream) -> TokenStream {
+    let mut tokens = over.to_token_stream().into_iter();
+    let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
+    let last = tokens.last().map_or(first, |t| t.span());
+    let f = Ident::new(&f.to_string(), last);
+    let mut args = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, args);
+    args.set_span(last);
+    quote_spanned!(first=> ::memo_runtime::__private::#f #args)
 }
 
 fn rename_patterns(sig: &mut syn::Signature, params: &[Param]) {

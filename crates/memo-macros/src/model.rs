@@ -33,6 +33,9 @@ pub(crate) struct Param {
     /// The parameter's type is a reference: overrides get it as is.
     pub(crate) is_ref: bool,
     pub(crate) impl_trait: bool,
+    /// The declared type of a typed parameter (not `self`), so that errors
+    /// about it can point at it.
+    pub(crate) ty: Option<Box<Type>>,
 }
 
 pub(crate) enum ReturnShape {
@@ -77,14 +80,22 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
     let sig = &item.sig;
     let attr = kind.attr();
 
+    for a in &item.attrs {
+        if let Some(other) = cache_attr(a) {
+            errs.push(syn::Error::new_spanned(
+                a,
+                format!("{attr} and #[{other}] on one fn: keep one. #[memo] caches data (every caller gets a clone), #[singleton] a shared resource (every caller gets the same `Arc`)"),
+            ));
+        }
+    }
     if let Some(t) = &sig.asyncness {
-        errs.at(t.span(), format!("{attr} on an `async fn` is not supported yet; cache the sync part, or call it from a sync fn"));
+        errs.at(t.span(), format!("{attr} on an `async fn` is not supported yet: move the work to cache into a sync fn with {attr}, and call that from this one"));
     }
     if let Some(t) = &sig.constness {
         errs.at(
             t.span(),
             format!(
-                "{attr} can't cache a `const fn`: its result is already computed at compile time"
+                "{attr} can't cache a `const fn`: the cache lives at run time, and a `const fn` must also run at compile time. Remove `const`, or remove {attr}"
             ),
         );
     }
@@ -99,10 +110,10 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
             FnArg::Receiver(r) => {
                 has_receiver = true;
                 if r.reference.is_some() && r.mutability.is_some() {
-                    errs.at(
-                        r.span(),
+                    errs.push(syn::Error::new_spanned(
+                        r,
                         format!("{attr} can't cache a method that takes `&mut self`: on a hit the body does not run, so the mutation would not happen. Take `&self`, or move the cached part into a fn of its own"),
-                    );
+                    ));
                 }
                 params.push(Param {
                     binding: Binding::Receiver {
@@ -113,6 +124,7 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
                     hashing: Hashing::Value,
                     is_ref: r.reference.is_some(),
                     impl_trait: false,
+                    ty: None,
                 });
             }
             FnArg::Typed(pt) => {
@@ -142,10 +154,10 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
                 };
                 if let Type::Reference(r) = &*pt.ty {
                     if r.mutability.is_some() && !skipped {
-                        errs.at(
-                            pt.span(),
+                        errs.push(syn::Error::new_spanned(
+                            pt,
                             format!("{attr} can't hash a `&mut` parameter: on a hit the body does not run, so the caller's value would not be changed. Pass `&` instead, or prefix the name with `_` if the result does not depend on it"),
-                        );
+                        ));
                     }
                 }
                 params.push(Param {
@@ -159,6 +171,7 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
                     },
                     is_ref,
                     impl_trait,
+                    ty: Some(pt.ty.clone()),
                 });
             }
         }
@@ -221,7 +234,7 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
             ReturnType::Default => {
                 errs.at(
                     sig.ident.span(),
-                    "a #[singleton] fn must return the resource it creates, e.g. `-> Pool`",
+                    "a #[singleton] fn must return the resource it creates, e.g. `-> Pool`; to run code once for its effects, use `std::sync::Once`",
                 );
                 ReturnShape::Plain { arc: false }
             }
@@ -235,29 +248,34 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
         },
     };
 
-    if let Some((key, _)) = &opts.persist {
+    if let Some((key, storage)) = &opts.persist {
         match kind {
             Kind::Singleton => errs.at(
                 key.span(),
-                "`persist` does not apply to #[singleton]: it holds a live resource (a pool, a client, a model), which can't be written to disk. Use #[memo(persist = \"disk\")] for data",
+                "`persist` does not apply to #[singleton]: it holds a live resource (a pool, a client, a model), which can't be written to disk. Remove `persist`",
             ),
+            // `persist = false` asks for what there is.
+            Kind::Memo if storage.value().is_empty() => {}
             Kind::Memo => errs.at(
                 key.span(),
-                "`persist` is not available yet: #[memo] caches in memory only in this version",
+                "`persist` is not available yet: #[memo] caches in memory only in this version. Remove `persist`",
             ),
         }
     }
-    if let Some((_, Expr::Lit(l))) = &opts.max_entries {
-        if let Lit::Int(i) = &l.lit {
-            if i.base10_parse::<u64>().ok() == Some(0) {
-                errs.at(i.span(), "`max_entries = 0` would cache nothing; use at least 1, or remove the attribute");
-            }
-        }
+    if let Some((_, e)) = &opts.max_entries {
+        check_max_entries(e, &mut errs);
     }
 
     if let Some(e) = errs.0 {
         return Err(e);
     }
+    let ttl = opts.ttl.map(|(key, t)| match t {
+        Ttl::Expr(e) => Ttl::Expr(typed(
+            e,
+            syn::parse_quote_spanned!(key.span()=> ::core::time::Duration),
+        )),
+        text => text,
+    });
     Ok(Model {
         kind,
         params,
@@ -265,8 +283,10 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
         const_params,
         has_receiver,
         ret,
-        ttl: opts.ttl.map(|(_, t)| t),
-        max_entries: opts.max_entries.map(|(_, e)| e),
+        ttl,
+        max_entries: opts
+            .max_entries
+            .map(|(key, e)| typed(e, syn::parse_quote_spanned!(key.span()=> usize))),
         spinner: opts.show_spinner.map(|(_, s)| s),
         show_time: opts.show_time.is_some_and(|(_, b)| b.value),
         allow_widgets: opts.allow_widgets.is_some_and(|(_, b)| b.value),
@@ -277,12 +297,65 @@ fn check_owned(ty: &Type, attr: &str, errs: &mut Errors) {
     if let Type::Reference(r) = ty {
         let is_static = r.lifetime.as_ref().is_some_and(|l| l.ident == "static");
         if !is_static {
-            errs.at(
-                ty.span(),
+            errs.push(syn::Error::new_spanned(
+                ty,
                 format!("{attr} must return an owned value: the cache outlives this call, so it can't hold a borrow. Return an owned type (`String` for `&str`, `Vec<T>` for `&[T]`)"),
-            );
+            ));
         }
     }
+}
+
+/// Catches what is surely not a positive count; the compiler checks the rest.
+fn check_max_entries(e: &Expr, errs: &mut Errors) {
+    let fix = match e {
+        Expr::Lit(l) => match &l.lit {
+            Lit::Int(i) if i.base10_parse::<u64>().ok() == Some(0) => {
+                "`max_entries = 0` would cache nothing; use at least 1, or remove the option for no limit".to_string()
+            }
+            Lit::Int(_) => return,
+            Lit::Str(s) => match s.value().trim().parse::<u64>() {
+                Ok(n) if n > 0 => format!("`max_entries` takes a number, not a string: `max_entries = {n}`"),
+                _ => "`max_entries` takes a whole number, such as `max_entries = 100`".to_string(),
+            },
+            _ => "`max_entries` takes a whole number, such as `max_entries = 100`".to_string(),
+        },
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            ..
+        }) => "`max_entries` can't be negative: use at least 1, or remove the option for no limit"
+            .to_string(),
+        _ => return,
+    };
+    errs.push(syn::Error::new_spanned(e, fix));
+}
+
+/// `{ let v: ty = e; v }`, so that an expression of the wrong type gets an
+/// error on itself, "expected due to" the option's name (which `ty` is
+/// spanned to), rather than one inside the generated options.
+fn typed(e: Expr, ty: Type) -> Expr {
+    let span = e.span();
+    syn::parse_quote_spanned!(span=> { let __memo_option: #ty = #e; __memo_option })
+}
+
+/// The name of a caching attribute of this crate, if `a` is one.
+fn cache_attr(a: &syn::Attribute) -> Option<String> {
+    let path = a.path();
+    let ours = path.segments.len() == 1
+        || path
+            .segments
+            .first()
+            .is_some_and(|s| s.ident == "memo_runtime");
+    let last = path.segments.last()?.ident.to_string();
+    let known = matches!(
+        last.as_str(),
+        "memo"
+            | "singleton"
+            | "cache_data"
+            | "cache_resource"
+            | "experimental_memo"
+            | "experimental_singleton"
+    );
+    (ours && known).then_some(last)
 }
 
 fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {

@@ -55,6 +55,8 @@ mod thread;
 #[path = "private.rs"]
 pub mod __private;
 
+#[doc(hidden)]
+pub use key::CallKey;
 pub use key::{digest_of, Address, KeyHasher, StableHash};
 pub use stats::Stats;
 

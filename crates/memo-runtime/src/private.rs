@@ -3,7 +3,7 @@
 //! this crate's exact version.
 
 pub use crate::info::{FnInfo, Kind, Options, Spinner};
-pub use crate::key::{Address, KeyHasher, StableHash};
+pub use crate::key::{Address, CallKey, KeyHasher, StableHash};
 use crate::registry;
 pub use crate::registry::FnCache;
 use crate::stats::Stats;
@@ -105,20 +105,25 @@ impl<T: MemoValue, E> ResultMode<T, E> {
     pub fn memo(
         self,
         cache: &'static FnCache,
-        key: u128,
+        key: impl Into<CallKey>,
         body: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, E> {
-        cache.store::<T>().get_or_try(key, body)
+        cache.store::<T>().get_or_try(key.into(), body)
     }
 }
 
 impl<R: MemoValue> PlainMode<R> {
     /// Runs a `#[memo]` call.
     #[inline]
-    pub fn memo(self, cache: &'static FnCache, key: u128, body: impl FnOnce() -> R) -> R {
+    pub fn memo(
+        self,
+        cache: &'static FnCache,
+        key: impl Into<CallKey>,
+        body: impl FnOnce() -> R,
+    ) -> R {
         match cache
             .store::<R>()
-            .get_or_try(key, || Ok::<R, Infallible>(body()))
+            .get_or_try(key.into(), || Ok::<R, Infallible>(body()))
         {
             Ok(v) => v,
             Err(never) => match never {},
@@ -130,7 +135,7 @@ impl<R: MemoValue> PlainMode<R> {
 #[inline]
 pub fn singleton<T: SingletonValue>(
     cache: &'static FnCache,
-    key: u128,
+    key: impl Into<CallKey>,
     body: impl FnOnce() -> T,
 ) -> Arc<T> {
     singleton_arc(cache, key, || Arc::new(body()))
@@ -140,12 +145,12 @@ pub fn singleton<T: SingletonValue>(
 #[inline]
 pub fn singleton_arc<T: SingletonValue + ?Sized>(
     cache: &'static FnCache,
-    key: u128,
+    key: impl Into<CallKey>,
     body: impl FnOnce() -> Arc<T>,
 ) -> Arc<T> {
     match cache
         .store::<Arc<T>>()
-        .get_or_try(key, || Ok::<_, Infallible>(body()))
+        .get_or_try(key.into(), || Ok::<_, Infallible>(body()))
     {
         Ok(v) => v,
         Err(never) => match never {},
@@ -156,7 +161,7 @@ pub fn singleton_arc<T: SingletonValue + ?Sized>(
 #[inline]
 pub fn singleton_result<T: SingletonValue, E>(
     cache: &'static FnCache,
-    key: u128,
+    key: impl Into<CallKey>,
     body: impl FnOnce() -> Result<T, E>,
 ) -> Result<Arc<T>, E> {
     singleton_arc_result(cache, key, || body().map(Arc::new))
@@ -166,10 +171,10 @@ pub fn singleton_result<T: SingletonValue, E>(
 #[inline]
 pub fn singleton_arc_result<T: SingletonValue + ?Sized, E>(
     cache: &'static FnCache,
-    key: u128,
+    key: impl Into<CallKey>,
     body: impl FnOnce() -> Result<Arc<T>, E>,
 ) -> Result<Arc<T>, E> {
-    cache.store::<Arc<T>>().get_or_try(key, body)
+    cache.store::<Arc<T>>().get_or_try(key.into(), body)
 }
 
 /// Points a return type error at the user's return type.

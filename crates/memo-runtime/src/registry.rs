@@ -7,7 +7,7 @@ use crate::info::{FnInfo, Kind};
 use crate::stats::Stats;
 use crate::store::Store;
 use parking_lot::Mutex;
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::sync::OnceLock;
 
 trait AnyStore: Send + Sync {
@@ -35,9 +35,22 @@ impl<V: Clone + Send + Sync + 'static> AnyStore for Store<V> {
 #[derive(Clone, Copy)]
 struct Entry {
     type_id: TypeId,
-    // The same store twice: typed access on the hit path, dynamic for management.
-    typed: &'static (dyn Any + Send + Sync),
+    // The same store twice: typed access on the hit path (a `&'static
+    // Store<V>` for the `V` whose id is `type_id`), dynamic for management.
+    typed: *const (),
     dynamic: &'static dyn AnyStore,
+}
+
+// SAFETY: `typed` points to a leaked `Store<V>`, which is `Sync`.
+unsafe impl Send for Entry {}
+unsafe impl Sync for Entry {}
+
+impl Entry {
+    #[inline(always)]
+    fn get<V: 'static>(&self) -> Option<&'static Store<V>> {
+        // SAFETY: `typed` was made from a `&'static Store<V>` with this `V`'s id.
+        (self.type_id == TypeId::of::<V>()).then(|| unsafe { &*self.typed.cast::<Store<V>>() })
+    }
 }
 
 /// The per-function static that generated code declares inside the wrapper.
@@ -67,33 +80,27 @@ impl FnCache {
     /// The store for values of type `V`, created on first use.
     #[inline]
     pub fn store<V: Clone + Send + Sync + 'static>(&'static self) -> &'static Store<V> {
-        if let Some(e) = self.first.get() {
-            if e.type_id == TypeId::of::<V>() {
-                if let Some(s) = e.typed.downcast_ref::<Store<V>>() {
-                    return s;
-                }
-            }
+        if let Some(s) = self.first.get().and_then(Entry::get) {
+            return s;
         }
         self.store_slow()
     }
 
     #[cold]
     fn store_slow<V: Clone + Send + Sync + 'static>(&'static self) -> &'static Store<V> {
-        let want = TypeId::of::<V>();
-        let found = |e: &Entry| (e.type_id == want).then(|| e.typed.downcast_ref::<Store<V>>());
         let mut first_store = false;
         let store = {
             let mut more = self.more.lock();
-            if let Some(s) = self.first.get().and_then(found).flatten() {
+            if let Some(s) = self.first.get().and_then(Entry::get) {
                 return s;
             }
-            if let Some(s) = more.iter().find_map(found).flatten() {
+            if let Some(s) = more.iter().find_map(Entry::get) {
                 return s;
             }
             let store: &'static Store<V> = Box::leak(Box::new(Store::new(&self.info)));
             let entry = Entry {
-                type_id: want,
-                typed: store,
+                type_id: TypeId::of::<V>(),
+                typed: (store as *const Store<V>).cast(),
                 dynamic: store,
             };
             if self.first.set(entry).is_err() {

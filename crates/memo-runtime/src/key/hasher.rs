@@ -14,6 +14,7 @@
 //! digest depends only on the canonical stream, never on how it was chunked: a
 //! `VecDeque` split in two internal halves hashes like the equivalent `Vec`.
 
+use std::mem::MaybeUninit;
 use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
 /// Bulk runs at least this long are digested instead of copied.
@@ -36,8 +37,17 @@ const BUF: usize = 128;
 /// assert_eq!(a.finish(), b.finish());
 /// ```
 pub struct KeyHasher {
-    buf: [u8; BUF],
+    // The first 16 bytes of the stream live in a register-sized integer: a
+    // small key (the common case) is assembled without touching memory, then
+    // hashed one-shot. Writing it byte-wise into a buffer and reading it back
+    // as words stalls store-to-load forwarding, which cost more than xxh3.
+    head: u128,
+    /// Bytes held: in `head` until `big`, then in `buf`.
     len: usize,
+    big: bool,
+    // Left uninitialised until a key outgrows `head`, so that small keys don't
+    // pay for clearing it; `buf[..len]` is initialised whenever `big`.
+    buf: [MaybeUninit<u8>; BUF],
     // Only keys longer than the buffer pay for the streaming state.
     spill: Option<Box<Xxh3>>,
 }
@@ -58,8 +68,10 @@ impl KeyHasher {
     #[inline]
     pub fn new() -> Self {
         KeyHasher {
-            buf: [0; BUF],
+            head: 0,
             len: 0,
+            big: false,
+            buf: [MaybeUninit::uninit(); BUF],
             spill: None,
         }
     }
@@ -93,22 +105,62 @@ impl KeyHasher {
     /// ```
     #[inline]
     pub fn write_bytes(&mut self, bytes: &[u8]) {
-        if bytes.len() <= BUF - self.len {
-            self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-            self.len += bytes.len();
+        let n = bytes.len();
+        if !self.big && self.len + n <= 16 {
+            if n > 0 {
+                let mut word = [0u8; 16];
+                word[..n].copy_from_slice(bytes);
+                self.head |= u128::from_le_bytes(word) << (8 * self.len);
+                self.len += n;
+            }
+        } else if self.big && n <= BUF - self.len {
+            self.put(bytes);
         } else {
-            self.spill_bytes(bytes);
+            self.write_slow(bytes);
         }
     }
 
+    /// Appends to `buf`, which must have room.
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        for (slot, b) in self.buf[self.len..self.len + bytes.len()]
+            .iter_mut()
+            .zip(bytes)
+        {
+            *slot = MaybeUninit::new(*b);
+        }
+        self.len += bytes.len();
+    }
+
+    /// The bytes held in `buf`.
+    #[inline]
+    fn held(&self) -> &[u8] {
+        // SAFETY: `buf[..len]` has been written whenever `big` (the only time
+        // this is called): by `write_slow` when switching, then by `put`.
+        unsafe { std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), self.len) }
+    }
+
     #[cold]
-    fn spill_bytes(&mut self, bytes: &[u8]) {
+    fn write_slow(&mut self, bytes: &[u8]) {
+        if !self.big {
+            let head = self.head.to_le_bytes();
+            let held = self.len;
+            self.len = 0;
+            self.put(&head[..held]);
+            self.big = true;
+            if bytes.len() <= BUF - self.len {
+                self.put(bytes);
+                return;
+            }
+        }
         let state = self.spill.get_or_insert_with(|| Box::new(Xxh3::new()));
-        state.update(&self.buf[..self.len]);
+        // SAFETY: as in `held`; borrowed separately from `spill`.
+        state.update(unsafe {
+            std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), self.len)
+        });
         self.len = 0;
         if bytes.len() <= BUF {
-            self.buf[..bytes.len()].copy_from_slice(bytes);
-            self.len = bytes.len();
+            self.put(bytes);
         } else {
             state.update(bytes);
         }
@@ -205,14 +257,85 @@ impl KeyHasher {
     /// let digest: u128 = h.finish();
     /// # let _ = digest;
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn finish(self) -> u128 {
-        match self.spill {
-            None => xxh3_128(&self.buf[..self.len]),
-            Some(mut state) => {
-                state.update(&self.buf[..self.len]);
+        if !self.big {
+            return self.finish_small();
+        }
+        self.finish_big()
+    }
+
+    /// The key as the store takes it: the stream itself while it fits in 16
+    /// bytes (so a repeated hit needs no hashing at all), the digest otherwise.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn call_key(self) -> CallKey {
+        if !self.big {
+            return CallKey {
+                word: self.head,
+                len: self.len as u8,
+            };
+        }
+        CallKey::from(self.finish_big())
+    }
+
+    #[inline(always)]
+    fn finish_small(&self) -> u128 {
+        super::xxh3_small::xxh3_128(self.head, self.len)
+    }
+
+    #[cold]
+    fn finish_big(self) -> u128 {
+        match &self.spill {
+            None => xxh3_128(self.held()),
+            Some(state) => {
+                let mut state = state.clone();
+                state.update(self.held());
                 state.digest128()
             }
+        }
+    }
+}
+
+/// A call's key before hashing: equal calls have equal `CallKey`s, and
+/// [`CallKey::digest`] is the call's 128-bit key digest.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallKey {
+    word: u128,
+    /// 0..=16: `word` holds the stream's bytes; `DIGESTED`: `word` is the digest.
+    len: u8,
+}
+
+const DIGESTED: u8 = u8::MAX;
+
+impl CallKey {
+    /// The key's digest, as [`KeyHasher::finish`] returns it.
+    #[inline(always)]
+    pub fn digest(self) -> u128 {
+        if self.len == DIGESTED {
+            self.word
+        } else {
+            super::xxh3_small::xxh3_128(self.word, usize::from(self.len))
+        }
+    }
+
+    /// A cheap mix of the key, for a small index (not a digest: short keys are
+    /// raw bytes here).
+    #[inline(always)]
+    pub(crate) fn mix(self) -> u64 {
+        let x =
+            (self.word as u64) ^ ((self.word >> 64) as u64).rotate_left(23) ^ u64::from(self.len);
+        x.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+}
+
+impl From<u128> for CallKey {
+    #[inline(always)]
+    fn from(digest: u128) -> Self {
+        CallKey {
+            word: digest,
+            len: DIGESTED,
         }
     }
 }
@@ -227,4 +350,31 @@ pub fn digest_of<T: crate::StableHash + ?Sized>(value: &T) -> u128 {
     let mut h = KeyHasher::new();
     value.stable_hash(&mut h);
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever the chunking, the digest is xxh3_128 of the bytes written:
+    /// across the 16-byte head, the buffer and the streaming spill.
+    #[test]
+    fn digest_is_xxh3_of_the_stream_for_any_chunking() {
+        let data: Vec<u8> = (0..1000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for total in [0, 1, 7, 8, 9, 15, 16, 17, 31, 63, 127, 128, 129, 300, 1000] {
+            for chunk in [1, 2, 3, 5, 8, 13, 16, 40, 127, 200] {
+                let mut h = KeyHasher::new();
+                for c in data[..total].chunks(chunk) {
+                    h.write_bytes(c);
+                }
+                assert_eq!(
+                    h.finish(),
+                    xxh3_128(&data[..total]),
+                    "total {total}, chunk {chunk}"
+                );
+            }
+        }
+    }
 }

@@ -4,8 +4,9 @@
 mod hasher;
 mod impls;
 mod ptr;
+mod xxh3_small;
 
-pub use hasher::{digest_of, KeyHasher};
+pub use hasher::{digest_of, CallKey, KeyHasher};
 pub use ptr::Address;
 
 /// A value that can be part of a cache key.

@@ -9,6 +9,7 @@
 //! exited).
 
 use super::slot::Slot;
+use crate::key::CallKey;
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -34,7 +35,7 @@ impl<V: Send + Sync> Held for Slot<V> {
 
 struct Entry {
     store: usize,
-    key: u128,
+    key: CallKey,
     // Points into `_keep`; typed by `store` (each store holds one value type).
     slot: *const (),
     _keep: Arc<dyn Held>,
@@ -52,8 +53,8 @@ thread_local! {
 }
 
 #[inline]
-fn way(store: usize, key: u128) -> usize {
-    ((key as usize) ^ (store >> 6)) % WAYS
+fn way(store: usize, key: CallKey) -> usize {
+    ((key.mix() ^ (store as u64 >> 6)) >> 58) as usize % WAYS
 }
 
 /// Runs `hit` on this thread's cached slot for `(store, key)`, if it has one.
@@ -62,7 +63,7 @@ fn way(store: usize, key: u128) -> usize {
 #[inline]
 pub(crate) fn lookup<V: 'static, R>(
     store: usize,
-    key: u128,
+    key: CallKey,
     hit: impl FnOnce(&Slot<V>) -> Option<R>,
 ) -> Option<R> {
     FRONT
@@ -102,7 +103,7 @@ fn sweep(f: &Front, removals: u64) {
 }
 
 /// Remembers `slot` for this thread's next hit on `(store, key)`.
-pub(crate) fn insert<V: Send + Sync + 'static>(store: usize, key: u128, slot: &Arc<Slot<V>>) {
+pub(crate) fn insert<V: Send + Sync + 'static>(store: usize, key: CallKey, slot: &Arc<Slot<V>>) {
     let _ = FRONT.try_with(|f| {
         if let Ok(mut entries) = f.entries.try_borrow_mut() {
             entries[way(store, key)] = Some(Entry {

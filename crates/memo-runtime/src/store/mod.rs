@@ -14,6 +14,7 @@ mod lru;
 pub(crate) mod slot;
 
 use crate::info::FnInfo;
+use crate::key::CallKey;
 use crate::stats::{Stats, Striped};
 use lru::LruIndex;
 use parking_lot::RwLock;
@@ -112,7 +113,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     #[inline]
     pub fn get_or_try<X>(
         &'static self,
-        key: u128,
+        key: CallKey,
         compute: impl FnOnce() -> Result<V, X>,
     ) -> Result<V, X> {
         let hit = front::lookup(self.addr(), key, |slot: &Slot<V>| {
@@ -130,12 +131,13 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     #[inline(never)]
     fn get_or_try_slow<X>(
         &'static self,
-        key: u128,
+        call: CallKey,
         compute: impl FnOnce() -> Result<V, X>,
     ) -> Result<V, X> {
         let me = crate::thread::id();
+        let key = call.digest();
         loop {
-            let step = match self.read_step(key) {
+            let step = match self.read_step(call, key) {
                 Some(step) => step,
                 None => self.write_step(key, me),
             };
@@ -157,13 +159,13 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         }
     }
 
-    fn read_step(&'static self, key: u128) -> Option<Step<V>> {
+    fn read_step(&'static self, call: CallKey, key: u128) -> Option<Step<V>> {
         let inner = self.inner.read();
         let slot = inner.map.get(&key)?;
         if let Some(r) = slot.fresh(Instant::now) {
             self.touch(slot);
             let v = r.value.clone();
-            front::insert(self.addr(), key, slot);
+            front::insert(self.addr(), call, slot);
             return Some(Step::Hit(v));
         }
         if slot.ready.get().is_none() {

@@ -1,0 +1,10 @@
+use memo_runtime::singleton;
+
+#[singleton]
+fn init() {
+    println!("ready");
+}
+
+fn main() {
+    init();
+}
