@@ -123,3 +123,37 @@ fn impl_trait_patterns_and_mut() {
     assert!(!sum_pair_forget((1, 2), 1));
     assert_eq!(first(Grid { w: 4, h: 1 }, 0), 4);
 }
+
+#[derive(StableHash)]
+struct Session {
+    user: String,
+}
+
+impl Session {
+    #[memo]
+    fn greeting(self: Arc<Self>, punct: char) -> String {
+        format!("hi {}{punct}", self.user)
+    }
+
+    #[memo]
+    fn tiny(&self) -> usize {
+        self.user.len()
+    }
+}
+
+#[test]
+fn typed_receivers_and_one_line_bodies() {
+    let s = Arc::new(Session { user: "ada".into() });
+    assert_eq!(Arc::clone(&s).greeting('!'), "hi ada!");
+    assert_eq!(
+        Arc::new(Session { user: "ada".into() }).greeting('!'),
+        "hi ada!"
+    );
+    assert_eq!(
+        Session::greeting_stats().hits,
+        1,
+        "equal sessions share an entry"
+    );
+    assert!(s.greeting_forget('!'));
+    assert_eq!(s.tiny(), 3);
+}

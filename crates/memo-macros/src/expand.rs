@@ -33,11 +33,22 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
     // The wrapper's signature: pattern parameters get a name to hash.
     let mut wrapper_sig = sig.clone();
     rename_patterns(&mut wrapper_sig, &model.params);
-    let destructure = model.params.iter().filter_map(|p| match &p.binding {
-        Binding::Pattern { renamed, pat } => Some(quote!(let #pat = #renamed;)),
-        _ => None,
-    });
+    let destructure: Vec<_> = model
+        .params
+        .iter()
+        .filter_map(|p| match &p.binding {
+            Binding::Pattern { renamed, pat } => Some(quote!(let #pat = #renamed;)),
+            _ => None,
+        })
+        .collect();
 
+    // The user's block as is (an extra pair of braces would trip
+    // `unused_braces` on one-line bodies), after any destructuring.
+    let body = if destructure.is_empty() {
+        quote!(#block)
+    } else {
+        quote!({ #(#destructure)* #block })
+    };
     let body_ret = match &sig.output {
         ReturnType::Type(_, ty) if !contains_impl_trait(ty) => quote!(-> #ty),
         ReturnType::Default => quote!(-> ()),
@@ -60,10 +71,14 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
 
     let call = match &model.ret {
         ReturnShape::Memo => {
+            // A value that can't be cached is reported on the receiver of
+            // `.memo(..)`: give it the return type's span.
+            let mode =
+                quote_spanned!(ret_span=> (&::memo_runtime::__private::probe(&__memo_body)).mode());
             let memo = quote_spanned!(ret_span=> memo);
             quote! {{
                 use #rt::{ViaPlain as _, ViaResult as _};
-                (&#rt::probe(&__memo_body)).mode().#memo(&__MEMO_CACHE, __memo_key, __memo_body)
+                #mode.#memo(&__MEMO_CACHE, __memo_key, __memo_body)
             }}
         }
         ReturnShape::Plain { arc } => {
@@ -97,12 +112,9 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
                     __memo_options
                 },
             ));
-            let __memo_key: u128 = #key;
+            let __memo_key: #rt::CallKey = #key;
             #[allow(unused_mut)]
-            let __memo_body = move || #body_ret {
-                #(#destructure)*
-                #block
-            };
+            let __memo_body = move || #body_ret #body;
             #call
         }
         #companions
@@ -137,9 +149,15 @@ fn options(model: &Model) -> TokenStream {
     o
 }
 
-/// The block that hashes the arguments. `for_forget` hashes a by-value
-/// `self` through the `&self` the companion takes.
+/// The block that hashes the arguments: a `CallKey` for the wrapper, the
+/// `u128` digest for `forget` (which hashes a by-value `self` through the
+/// `&self` it takes).
 fn key_expr(model: &Model, for_forget: bool) -> TokenStream {
+    let finish = if for_forget {
+        quote!(finish)
+    } else {
+        quote!(call_key)
+    };
     let rt = rt();
     let mut stmts = Vec::new();
     if model.has_receiver {
@@ -157,12 +175,12 @@ fn key_expr(model: &Model, for_forget: bool) -> TokenStream {
     }
     if stmts.is_empty() {
         // No hashed input: one key, computed once by the compiler.
-        return quote!(#rt::KeyHasher::new().finish());
+        return quote!(#rt::KeyHasher::new().#finish());
     }
     quote! {{
         let mut __memo_h = #rt::KeyHasher::new();
         #(#stmts)*
-        __memo_h.finish()
+        __memo_h.#finish()
     }}
 }
 
@@ -307,11 +325,18 @@ fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> 
     for input in fsig.inputs.iter_mut() {
         match input {
             FnArg::Receiver(r) => {
-                if r.reference.is_none() {
+                r.mutability = None;
+                if r.reference.is_some() || matches!(*r.ty, Type::Reference(_)) {
+                    continue;
+                }
+                if r.colon_token.is_some() {
+                    // `self: Arc<Self>` becomes `self: &Arc<Self>`.
+                    let ty = &r.ty;
+                    *r.ty = syn::parse_quote!(&#ty);
+                } else {
                     r.reference = Some((syn::Token![&](Span::call_site()), None));
                     *r.ty = syn::parse_quote!(&Self);
                 }
-                r.mutability = None;
             }
             FnArg::Typed(pt) => {
                 if let syn::Pat::Ident(pi) = &mut *pt.pat {

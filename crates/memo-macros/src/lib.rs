@@ -82,13 +82,7 @@ fn cached(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     let item_ts: proc_macro2::TokenStream = item.clone().into();
     let func: syn::ItemFn = match syn::parse(item) {
         Ok(f) => f,
-        Err(_) => {
-            let e = syn::Error::new(
-                proc_macro2::Span::call_site(),
-                format!("{} applies to functions", kind.attr()),
-            );
-            return with_error(item_ts, e);
-        }
+        Err(_) => return with_error(item_ts.clone(), not_a_fn(kind, item_ts)),
     };
     let args_ts: proc_macro2::TokenStream = args.clone().into();
     let result = syn::parse::<Options>(args).and_then(|opts| model::validate(kind, opts, &func));
@@ -101,6 +95,32 @@ fn cached(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
         }
         Err(e) => with_error(item_ts, e),
     }
+}
+
+/// The attribute sits on something other than a fn with a body: say so on
+/// that item's keyword.
+fn not_a_fn(kind: Kind, item: proc_macro2::TokenStream) -> syn::Error {
+    if let Ok(decl) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
+        if decl.default.is_none() {
+            return syn::Error::new_spanned(
+                &decl.sig,
+                format!(
+                    "{} needs a fn with a body: a trait's method declaration has nothing to cache",
+                    kind.attr()
+                ),
+            );
+        }
+    }
+    // The item's keyword: the first identifier that is not visibility.
+    let keyword = item.into_iter().find(|t| {
+        matches!(t, proc_macro2::TokenTree::Ident(i)
+            if !matches!(i.to_string().as_str(), "pub" | "crate" | "in" | "super" | "self"))
+    });
+    let span = keyword.map_or_else(proc_macro2::Span::call_site, |t| t.span());
+    syn::Error::new(
+        span,
+        format!("{} applies to functions: put it on a `fn`", kind.attr()),
+    )
 }
 
 fn with_error(item: proc_macro2::TokenStream, e: syn::Error) -> TokenStream {

@@ -91,15 +91,25 @@ pub struct PlainMode<R>(PhantomData<R>);
 
 /// What a `#[memo]` fn may return: each caller gets a clone, and the cache is
 /// shared by all threads.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` can't be returned from a #[memo] fn: it must be `Clone + Send + Sync + 'static`",
+    label = "each caller gets a clone of the cached value, and the cache is shared by every thread",
+    note = "a #[memo] value is cloned for every caller and shared by all threads; for a resource that must not be copied (a pool, a client), use #[singleton], which hands out one shared `Arc` and needs no `Clone`"
+)]
 pub trait MemoValue: Clone + Send + Sync + 'static {}
 impl<T: Clone + Send + Sync + 'static> MemoValue for T {}
 
 /// What a `#[singleton]` fn may return: one instance that every thread uses
 /// at once, so it must be `Send + Sync`. It need not be `Clone`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` can't be shared between threads, so a #[singleton] can't return it",
+    label = "every caller, on every thread, gets this same instance: it must be `Send + Sync`",
+    note = "wrap the part that isn't thread-safe in a `Mutex` (or use its thread-safe counterpart: `Arc` for `Rc`, atomics or `Mutex` for `Cell`/`RefCell`)"
+)]
 pub trait SingletonValue: Send + Sync + 'static {}
 impl<T: Send + Sync + 'static + ?Sized> SingletonValue for T {}
 
-impl<T: MemoValue, E> ResultMode<T, E> {
+impl<T, E> ResultMode<T, E> {
     /// Runs a `#[memo]` call whose body returns a `Result`.
     #[inline]
     pub fn memo(
@@ -107,12 +117,15 @@ impl<T: MemoValue, E> ResultMode<T, E> {
         cache: &'static FnCache,
         key: impl Into<CallKey>,
         body: impl FnOnce() -> Result<T, E>,
-    ) -> Result<T, E> {
+    ) -> Result<T, E>
+    where
+        T: MemoValue,
+    {
         cache.store::<T>().get_or_try(key.into(), body)
     }
 }
 
-impl<R: MemoValue> PlainMode<R> {
+impl<R> PlainMode<R> {
     /// Runs a `#[memo]` call.
     #[inline]
     pub fn memo(
@@ -120,7 +133,10 @@ impl<R: MemoValue> PlainMode<R> {
         cache: &'static FnCache,
         key: impl Into<CallKey>,
         body: impl FnOnce() -> R,
-    ) -> R {
+    ) -> R
+    where
+        R: MemoValue,
+    {
         match cache
             .store::<R>()
             .get_or_try(key.into(), || Ok::<R, Infallible>(body()))

@@ -41,9 +41,9 @@ pub use ptr::Address;
 /// renaming a variant changes the key rather than silently colliding.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` can't be hashed into a cache key",
-    label = "this argument is part of the cache key, so its type must implement `StableHash`",
-    note = "prefix the parameter's name with `_` to leave it out of the key, or give it an override: `#[memo(hash(param = ptr))]` or `#[memo(hash(param = |v| ...))]`",
-    note = "for your own types, `#[derive(memo_runtime::StableHash)]`"
+    label = "this value is part of a cache key, so it must implement `StableHash`",
+    note = "for a parameter: prefix its name with `_` to leave it out of the key, or key it another way with `hash(param = ptr)` or `hash(param = |v| ...)`; for `self`: `hash(self = ignore)`",
+    note = "for your own types: `#[derive(memo_runtime::StableHash)]`"
 )]
 pub trait StableHash {
     /// Appends this value's canonical encoding.
