@@ -157,3 +157,24 @@ fn typed_receivers_and_one_line_bodies() {
     assert!(s.greeting_forget('!'));
     assert_eq!(s.tiny(), 3);
 }
+
+/// Attributes on the function stay on it, and `cfg` also gates the companions:
+/// were either lost, this would not compile (the body names nothing real).
+#[memo]
+#[cfg(any())]
+fn compiled_out(x: ThisTypeDoesNotExist) -> u8 {
+    undefined_function(x)
+}
+
+#[memo]
+#[must_use = "kept"]
+#[inline]
+#[allow(clippy::unnecessary_wraps)]
+fn decorated(x: u8) -> Option<u8> {
+    Some(x)
+}
+
+#[test]
+fn attributes_are_kept() {
+    assert_eq!(decorated(1), Some(1));
+}

@@ -346,15 +346,23 @@ fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> 
         }
     }
     let key = key_expr(model, true);
+    // A companion exists exactly when its function does.
+    let cfg: Vec<_> = item
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .collect();
 
     quote! {
         #[doc = #clear_doc]
+        #(#cfg)*
         #[allow(dead_code)]
         #vis fn #clear() {
             #rt::clear(::core::module_path!(), #name_str, #hash_lit)
         }
 
         #[doc = #forget_doc]
+        #(#cfg)*
         #[allow(dead_code, unused_variables, clippy::ptr_arg)]
         #vis #fsig {
             let __memo_key: u128 = #key;
@@ -362,6 +370,7 @@ fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> 
         }
 
         #[doc = #stats_doc]
+        #(#cfg)*
         #[allow(dead_code)]
         #vis fn #stats() -> ::memo_runtime::Stats {
             #rt::stats(::core::module_path!(), #name_str, #hash_lit)

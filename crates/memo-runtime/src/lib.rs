@@ -44,6 +44,7 @@
 
 #![warn(missing_docs)]
 
+mod append;
 mod info;
 mod key;
 mod registry;

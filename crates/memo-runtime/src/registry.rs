@@ -3,6 +3,7 @@
 //! instantiation), and every `FnCache` that has ever stored anything is listed
 //! here so that management calls can reach it.
 
+use crate::append::AppendList;
 use crate::info::{FnInfo, Kind};
 use crate::stats::Stats;
 use crate::store::Store;
@@ -56,11 +57,16 @@ impl Entry {
 /// The per-function static that generated code declares inside the wrapper.
 pub struct FnCache {
     info: FnInfo,
+    /// The first store made, for a one-compare hit path.
     first: OnceLock<Entry>,
-    more: Mutex<Vec<Entry>>,
+    /// Every store made (the first included), walked without a lock.
+    all: AppendList<Entry>,
+    /// Serialises making stores, so each value type gets exactly one.
+    making: Mutex<()>,
 }
 
-static ALL: Mutex<Vec<&'static FnCache>> = Mutex::new(Vec::new());
+/// Every `FnCache` that has made a store, walked without a lock.
+static ALL: AppendList<&'static FnCache> = AppendList::new();
 
 impl FnCache {
     /// Generated code's constructor (a `static` initializer).
@@ -68,7 +74,8 @@ impl FnCache {
         FnCache {
             info,
             first: OnceLock::new(),
-            more: Mutex::new(Vec::new()),
+            all: AppendList::new(),
+            making: Mutex::new(()),
         }
     }
 
@@ -88,96 +95,73 @@ impl FnCache {
 
     #[cold]
     fn store_slow<V: Clone + Send + Sync + 'static>(&'static self) -> &'static Store<V> {
-        let mut first_store = false;
-        let store = {
-            let mut more = self.more.lock();
-            if let Some(s) = self.first.get().and_then(Entry::get) {
-                return s;
-            }
-            if let Some(s) = more.iter().find_map(Entry::get) {
-                return s;
-            }
-            let store: &'static Store<V> = Box::leak(Box::new(Store::new(&self.info)));
-            let entry = Entry {
-                type_id: TypeId::of::<V>(),
-                typed: (store as *const Store<V>).cast(),
-                dynamic: store,
-            };
-            if self.first.set(entry).is_err() {
-                more.push(entry);
-            } else {
-                first_store = true;
-            }
-            store
+        let _making = self.making.lock();
+        if let Some(s) = self.all.iter().find_map(Entry::get) {
+            return s;
+        }
+        let store: &'static Store<V> = Box::leak(Box::new(Store::new(&self.info)));
+        let entry = Entry {
+            type_id: TypeId::of::<V>(),
+            typed: (store as *const Store<V>).cast(),
+            dynamic: store,
         };
-        if first_store {
-            ALL.lock().push(self);
+        self.all.push(entry);
+        if self.first.set(entry).is_ok() {
+            ALL.push(self);
         }
         store
     }
 
-    fn entries(&self) -> Vec<Entry> {
-        let more = self.more.lock();
-        self.first
-            .get()
-            .copied()
-            .into_iter()
-            .chain(more.iter().copied())
-            .collect()
+    fn entries(&self) -> impl Iterator<Item = &'static Entry> {
+        self.all.iter()
     }
 
     /// Drops every entry of every instantiation.
     pub fn clear(&self) {
-        for e in self.entries() {
-            e.dynamic.clear();
-        }
+        self.entries().for_each(|e| e.dynamic.clear());
     }
 
     /// Drops the entry for `key`; `true` if there was one.
     pub fn forget(&self, key: u128) -> bool {
-        self.entries().iter().any(|e| e.dynamic.forget(key))
+        // Not `any`: every instantiation must forget it.
+        self.entries()
+            .fold(false, |found, e| e.dynamic.forget(key) | found)
     }
 
     /// Counters summed over every instantiation.
     pub fn stats(&self) -> Stats {
         self.entries()
-            .iter()
             .fold(Stats::default(), |acc, e| acc.add(e.dynamic.stats()))
     }
 
     fn reset_counters(&self) {
-        for e in self.entries() {
-            e.dynamic.reset_counters();
-        }
+        self.entries().for_each(|e| e.dynamic.reset_counters());
     }
 }
 
-fn snapshot() -> Vec<&'static FnCache> {
-    // Copied out so that no cache lock is ever taken while `ALL` is held.
-    ALL.lock().clone()
+fn all() -> impl Iterator<Item = &'static FnCache> {
+    ALL.iter().copied()
 }
 
-/// Every registered cache of this function (one per `#[memo]` static with
-/// this identity; usually exactly one).
 pub(crate) fn matching(
     module: &'static str,
     name: &'static str,
     source_hash: u128,
 ) -> impl Iterator<Item = &'static FnCache> {
-    snapshot().into_iter().filter(move |c| {
+    all().filter(move |c| {
         c.info.module == module && c.info.name == name && c.info.source_hash == source_hash
     })
 }
 
 pub(crate) fn clear_kind(kind: Kind) {
-    for c in snapshot().into_iter().filter(|c| c.info.kind == kind) {
+    for c in all().filter(|c| c.info.kind == kind) {
         c.clear();
     }
 }
 
 pub(crate) fn stats_kind(kind: Kind) -> Vec<(String, Stats)> {
     let mut out: Vec<(String, Stats)> = Vec::new();
-    for c in snapshot().into_iter().filter(|c| c.info.kind == kind) {
+    for c in all().filter(|c| c.info.kind == kind) {
         let path = c.info.path();
         let s = c.stats();
         match out.iter_mut().find(|(p, _)| *p == path) {
@@ -190,7 +174,7 @@ pub(crate) fn stats_kind(kind: Kind) -> Vec<(String, Stats)> {
 }
 
 pub(crate) fn reset_counters_kind(kind: Kind) {
-    for c in snapshot().into_iter().filter(|c| c.info.kind == kind) {
+    for c in all().filter(|c| c.info.kind == kind) {
         c.reset_counters();
     }
 }
