@@ -8,7 +8,7 @@
 //! cleared value is freed as soon as every thread has made one more call (or
 //! exited).
 
-use super::slot::Slot;
+use super::entry::Entry;
 use crate::key::CallKey;
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -27,13 +27,13 @@ trait Held: Send + Sync {
     fn is_removed(&self) -> bool;
 }
 
-impl<V: Send + Sync> Held for Slot<V> {
+impl<V: Send + Sync> Held for Entry<V> {
     fn is_removed(&self) -> bool {
-        Slot::is_removed(self)
+        Entry::is_removed(self)
     }
 }
 
-struct Entry {
+struct Way {
     store: usize,
     key: CallKey,
     // Points into `_keep`; typed by `store` (each store holds one value type).
@@ -43,7 +43,7 @@ struct Entry {
 
 struct Front {
     seen: Cell<u64>,
-    entries: RefCell<[Option<Entry>; WAYS]>,
+    entries: RefCell<[Option<Way>; WAYS]>,
 }
 
 thread_local! {
@@ -64,7 +64,7 @@ fn way(store: usize, key: CallKey) -> usize {
 pub(crate) fn lookup<V: 'static, R>(
     store: usize,
     key: CallKey,
-    hit: impl FnOnce(&Slot<V>) -> Option<R>,
+    hit: impl FnOnce(&Entry<V>) -> Option<R>,
 ) -> Option<R> {
     FRONT
         .try_with(|f| {
@@ -79,8 +79,8 @@ pub(crate) fn lookup<V: 'static, R>(
             }
             // SAFETY: `e.slot` points into `e._keep`, alive while `entries` is
             // borrowed, and entries under `store` are only ever inserted by
-            // `Store<V>` at that address with a `Slot<V>`.
-            let slot = unsafe { &*e.slot.cast::<Slot<V>>() };
+            // `Store<V>` at that address with an `Entry<V>`.
+            let slot = unsafe { &*e.slot.cast::<Entry<V>>() };
             if slot.is_removed() {
                 return None;
             }
@@ -103,10 +103,10 @@ fn sweep(f: &Front, removals: u64) {
 }
 
 /// Remembers `slot` for this thread's next hit on `(store, key)`.
-pub(crate) fn insert<V: Send + Sync + 'static>(store: usize, key: CallKey, slot: &Arc<Slot<V>>) {
+pub(crate) fn insert<V: Send + Sync + 'static>(store: usize, key: CallKey, slot: &Arc<Entry<V>>) {
     let _ = FRONT.try_with(|f| {
         if let Ok(mut entries) = f.entries.try_borrow_mut() {
-            entries[way(store, key)] = Some(Entry {
+            entries[way(store, key)] = Some(Way {
                 store,
                 key,
                 slot: Arc::as_ptr(slot).cast(),

@@ -21,33 +21,24 @@ impl LruIndex {
     }
 
     /// The least recently used live entry. `current` gives a key's live
-    /// `(slot id, tick, evictable)`, or `None` once the key is gone.
+    /// `(entry id, tick)`, or `None` once the key is gone.
     pub(crate) fn pop_victim(
         &mut self,
-        mut current: impl FnMut(u128) -> Option<(u64, u64, bool)>,
+        mut current: impl FnMut(u128) -> Option<(u64, u64)>,
     ) -> Option<u128> {
-        // Entries still being computed are the newest, never victims; they go
-        // back in the heap afterwards.
-        let mut in_flight = Vec::new();
-        let mut victim = None;
         while let Some(Reverse((tick, key, id))) = self.heap.pop() {
             match current(key) {
-                Some((live_id, live_tick, evictable)) if live_id == id => {
-                    if !evictable {
-                        in_flight.push(Reverse((live_tick, key, id)));
-                    } else if live_tick != tick {
-                        self.heap.push(Reverse((live_tick, key, id)));
-                    } else {
-                        victim = Some(key);
-                        break;
+                Some((live_id, live_tick)) if live_id == id => {
+                    if live_tick == tick {
+                        return Some(key);
                     }
+                    self.heap.push(Reverse((live_tick, key, id)));
                 }
                 // Forgotten, cleared or replaced since: a stale record.
                 _ => {}
             }
         }
-        self.heap.extend(in_flight);
-        victim
+        None
     }
 
     /// Drops stale records once they outnumber live entries.

@@ -1,29 +1,29 @@
-//! One function's in-memory cache: a map from key digest to slot, with
+//! One function's in-memory cache: a map from key digest to value, with
 //! single-flight computation, LRU bounds, ttl and counters.
 //!
 //! Locking rules, which are what make recursion and concurrency safe:
 //! * the body never runs under a lock; the map lock is held only to look up,
-//!   insert or remove a slot;
+//!   insert or remove;
 //! * a hit on a key this thread has seen before takes no lock at all (see
 //!   `front`); other hits take the map's read lock, never its write lock;
-//! * waiting for another thread's computation waits on that key's slot only,
-//!   so different keys never wait on each other.
+//! * waiting for another thread's computation waits on that computation's
+//!   `Flight` only, so different keys never wait on each other.
 
+mod entry;
 mod front;
 mod lru;
-pub(crate) mod slot;
 
 use crate::info::FnInfo;
 use crate::key::CallKey;
 use crate::stats::{Stats, Striped};
+use entry::{now, Entry, Flight};
 use lru::LruIndex;
-use parking_lot::RwLock;
-use slot::{Ready, Slot, Waited};
+use parking_lot::{RwLock, RwLockWriteGuard};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Keys are already uniformly distributed digests: hashing them again would
 /// only cost time.
@@ -46,14 +46,19 @@ impl Hasher for DigestHasher {
     }
 }
 
-type Map<V> = HashMap<u128, Arc<Slot<V>>, BuildHasherDefault<DigestHasher>>;
+enum Slot<V> {
+    Ready(Arc<Entry<V>>),
+    Pending(Arc<Flight>),
+}
+
+type Map<V> = HashMap<u128, Slot<V>, BuildHasherDefault<DigestHasher>>;
 
 struct Inner<V> {
     map: Map<V>,
     lru: LruIndex,
-    /// `(earliest expiry, key, slot id)` in write order, for reaping entries
-    /// nobody asks for again.
-    expiry: VecDeque<(Instant, u128, u64)>,
+    /// `(expiry, key, entry id)` in write order, for reaping entries nobody
+    /// asks for again.
+    expiry: VecDeque<(u64, u128, u64)>,
 }
 
 /// The cache of one function (one instantiation, for a generic function).
@@ -71,8 +76,8 @@ pub struct Store<V> {
 
 enum Step<V> {
     Hit(V),
-    Wait(Arc<Slot<V>>),
-    Compute(Arc<Slot<V>>),
+    Wait(Arc<Flight>),
+    Compute(Arc<Flight>),
 }
 
 impl<V: Clone + Send + Sync + 'static> Store<V> {
@@ -101,9 +106,9 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     #[inline]
-    fn touch(&self, slot: &Slot<V>) {
+    fn touch(&self, e: &Entry<V>) {
         if self.max_entries.is_some() {
-            slot.tick.store(self.clock.fetch_add(1, Relaxed), Relaxed);
+            e.tick.store(self.clock.fetch_add(1, Relaxed), Relaxed);
         }
     }
 
@@ -116,10 +121,12 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         key: CallKey,
         compute: impl FnOnce() -> Result<V, X>,
     ) -> Result<V, X> {
-        let hit = front::lookup(self.addr(), key, |slot: &Slot<V>| {
-            let r = slot.fresh(Instant::now)?;
-            self.touch(slot);
-            Some(r.value.clone())
+        let hit = front::lookup(self.addr(), key, |e: &Entry<V>| {
+            if !e.is_fresh() {
+                return None;
+            }
+            self.touch(e);
+            Some(e.value.clone())
         });
         if let Some(v) = hit {
             self.hits.bump();
@@ -137,7 +144,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         let me = crate::thread::id();
         let key = call.digest();
         loop {
-            let step = match self.read_step(call, key) {
+            let step = match self.read_step(call, key, me) {
                 Some(step) => step,
                 None => self.write_step(key, me),
             };
@@ -146,114 +153,58 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                     self.hits.bump();
                     return Ok(v);
                 }
-                Step::Wait(slot) => match slot.wait(me, || self.reentered()) {
-                    Waited::Ready(r) => {
-                        self.hits.bump();
-                        return Ok(r.value.clone());
-                    }
-                    // The computing caller failed or panicked: take over.
-                    Waited::Abandoned => continue,
-                },
-                Step::Compute(slot) => return self.compute(key, slot, compute),
+                // Then look again: the value, or (if the computation failed)
+                // the chance to compute it ourselves.
+                Step::Wait(flight) => flight.wait(),
+                Step::Compute(flight) => return self.compute(key, flight, compute),
             }
         }
     }
 
-    fn read_step(&'static self, call: CallKey, key: u128) -> Option<Step<V>> {
+    fn read_step(&'static self, call: CallKey, key: u128, me: u64) -> Option<Step<V>> {
         let inner = self.inner.read();
-        let slot = inner.map.get(&key)?;
-        if let Some(r) = slot.fresh(Instant::now) {
-            self.touch(slot);
-            let v = r.value.clone();
-            front::insert(self.addr(), call, slot);
-            return Some(Step::Hit(v));
+        match inner.map.get(&key)? {
+            Slot::Ready(e) if e.is_fresh() => {
+                self.touch(e);
+                let v = e.value.clone();
+                front::insert(self.addr(), call, e);
+                Some(Step::Hit(v))
+            }
+            Slot::Ready(_) => None, // expired: replace it under the write lock
+            Slot::Pending(f) => Some(self.wait_on(f, me)),
         }
-        if slot.ready.get().is_none() {
-            return Some(Step::Wait(Arc::clone(slot)));
+    }
+
+    fn wait_on(&self, flight: &Arc<Flight>, me: u64) -> Step<V> {
+        if flight.owner == me {
+            self.reentered();
         }
-        None // expired: replace it under the write lock
+        Step::Wait(Arc::clone(flight))
     }
 
     fn write_step(&'static self, key: u128, me: u64) -> Step<V> {
         let mut inner = self.inner.write();
-        if let Some(slot) = inner.map.get(&key) {
-            if let Some(r) = slot.fresh(Instant::now) {
-                self.touch(slot);
-                return Step::Hit(r.value.clone());
+        match inner.map.get(&key) {
+            Some(Slot::Ready(e)) if e.is_fresh() => {
+                self.touch(e);
+                return Step::Hit(e.value.clone());
             }
-            if slot.ready.get().is_none() {
-                return Step::Wait(Arc::clone(slot));
+            Some(Slot::Pending(f)) => return self.wait_on(f, me),
+            Some(Slot::Ready(_)) => {
+                self.remove_locked(&mut inner, key);
+                self.evictions.fetch_add(1, Relaxed);
             }
-            self.remove_locked(&mut inner, key);
-            self.evictions.fetch_add(1, Relaxed);
+            None => {}
         }
-        let id = self.clock.fetch_add(1, Relaxed);
-        let slot = Arc::new(Slot::new_owned(id, id, me));
-        inner.map.insert(key, Arc::clone(&slot));
-        self.entries.fetch_add(1, Relaxed);
-        if let Some(max) = self.max_entries {
-            inner.lru.push(id, key, id);
-            while inner.map.len() > max {
-                let Inner { map, lru, .. } = &mut *inner;
-                let victim = lru.pop_victim(|k| {
-                    map.get(&k)
-                        .map(|s| (s.id, s.tick.load(Relaxed), s.ready.get().is_some()))
-                });
-                match victim {
-                    Some(k) => {
-                        self.remove_locked(&mut inner, k);
-                        self.evictions.fetch_add(1, Relaxed);
-                    }
-                    None => break,
-                }
-            }
-            let Inner { map, lru, .. } = &mut *inner;
-            lru.compact(map.len(), |k, id| map.get(&k).is_some_and(|s| s.id == id));
-        }
-        if let Some(ttl) = self.ttl {
-            let now = Instant::now();
-            self.reap_expired(&mut inner, now);
-            inner.expiry.push_back((now + ttl, key, id));
-        }
-        Step::Compute(slot)
-    }
-
-    fn reap_expired(&self, inner: &mut Inner<V>, now: Instant) {
-        while let Some(&(at, key, id)) = inner.expiry.front() {
-            if at > now {
-                break;
-            }
-            match inner.map.get(&key) {
-                Some(s) if s.id == id => {
-                    if s.ready.get().is_none() || s.fresh(|| now).is_some() {
-                        // Still computing, or written later than estimated.
-                        break;
-                    }
-                    self.remove_locked(inner, key);
-                    self.evictions.fetch_add(1, Relaxed);
-                }
-                _ => {}
-            }
-            inner.expiry.pop_front();
-        }
-    }
-
-    fn remove_locked(&self, inner: &mut Inner<V>, key: u128) -> bool {
-        match inner.map.remove(&key) {
-            Some(slot) => {
-                slot.mark_removed();
-                self.entries.fetch_sub(1, Relaxed);
-                front::note_removal();
-                true
-            }
-            None => false,
-        }
+        let flight = Arc::new(Flight::new(me));
+        inner.map.insert(key, Slot::Pending(Arc::clone(&flight)));
+        Step::Compute(flight)
     }
 
     fn compute<X>(
         &'static self,
         key: u128,
-        slot: Arc<Slot<V>>,
+        flight: Arc<Flight>,
         compute: impl FnOnce() -> Result<V, X>,
     ) -> Result<V, X> {
         self.misses.fetch_add(1, Relaxed);
@@ -261,41 +212,118 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         let guard = Abandon {
             store: self,
             key,
-            slot: &slot,
+            flight: &flight,
         };
         let out = compute();
         std::mem::forget(guard);
-        match out {
-            Ok(v) => {
-                let expires = self.ttl.map(|t| Instant::now() + t);
-                slot.finish(Some(Ready {
-                    value: v.clone(),
-                    expires,
-                }));
-                Ok(v)
+        match &out {
+            Ok(v) => self.publish(key, &flight, v.clone()),
+            Err(_) => self.abandon(key, &flight),
+        }
+        out
+    }
+
+    /// Stores the value, if the flight is still the key's (a clear while it
+    /// computed means the value is not kept), and wakes the waiters.
+    fn publish(&self, key: u128, flight: &Arc<Flight>, value: V) {
+        {
+            let mut inner = self.inner.write();
+            if let Some(slot) = inner.map.get_mut(&key) {
+                if matches!(slot, Slot::Pending(f) if Arc::ptr_eq(f, flight)) {
+                    let id = self.clock.fetch_add(1, Relaxed);
+                    let e = Entry::new(value, id, self.ttl);
+                    let expires = e.expires;
+                    *slot = Slot::Ready(Arc::new(e));
+                    self.entries.fetch_add(1, Relaxed);
+                    self.after_insert(&mut inner, key, id, expires);
+                }
             }
-            Err(e) => {
-                self.abandon(key, &slot);
-                Err(e)
+        }
+        flight.land();
+    }
+
+    /// Bookkeeping after a value lands: LRU bound and expiry queue.
+    fn after_insert(
+        &self,
+        inner: &mut RwLockWriteGuard<'_, Inner<V>>,
+        key: u128,
+        id: u64,
+        expires: u64,
+    ) {
+        if let Some(max) = self.max_entries {
+            inner.lru.push(id, key, id);
+            while self.entries.load(Relaxed) > max {
+                let Inner { map, lru, .. } = &mut **inner;
+                let victim = lru.pop_victim(|k| match map.get(&k) {
+                    Some(Slot::Ready(e)) => Some((e.id, e.tick.load(Relaxed))),
+                    _ => None,
+                });
+                match victim {
+                    Some(k) => {
+                        self.remove_locked(inner, k);
+                        self.evictions.fetch_add(1, Relaxed);
+                    }
+                    None => break,
+                }
+            }
+            let Inner { map, lru, .. } = &mut **inner;
+            lru.compact(
+                map.len(),
+                |k, id| matches!(map.get(&k), Some(Slot::Ready(e)) if e.id == id),
+            );
+        }
+        if expires != 0 {
+            self.reap_expired(inner);
+            inner.expiry.push_back((expires, key, id));
+        }
+    }
+
+    fn reap_expired(&self, inner: &mut Inner<V>) {
+        let now = now();
+        while let Some(&(at, key, id)) = inner.expiry.front() {
+            if at > now {
+                break;
+            }
+            inner.expiry.pop_front();
+            if matches!(inner.map.get(&key), Some(Slot::Ready(e)) if e.id == id) {
+                self.remove_locked(inner, key);
+                self.evictions.fetch_add(1, Relaxed);
             }
         }
     }
 
-    /// Nothing gets cached for `slot`: take it out of the map and let a
-    /// waiter compute instead.
-    fn abandon(&self, key: u128, slot: &Arc<Slot<V>>) {
+    /// Removes a computed entry. Every way an entry leaves the store goes
+    /// through here (or `clear`).
+    fn remove_locked(&self, inner: &mut Inner<V>, key: u128) -> bool {
+        match inner.map.remove(&key) {
+            Some(Slot::Ready(e)) => {
+                e.mark_removed();
+                self.entries.fetch_sub(1, Relaxed);
+                front::note_removal();
+                true
+            }
+            Some(pending @ Slot::Pending(_)) => {
+                inner.map.insert(key, pending);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Nothing gets cached for `flight`: take it out and let a waiter
+    /// compute instead.
+    fn abandon(&self, key: u128, flight: &Arc<Flight>) {
         {
             let mut inner = self.inner.write();
-            if inner.map.get(&key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
-                self.remove_locked(&mut inner, key);
+            if matches!(inner.map.get(&key), Some(Slot::Pending(f)) if Arc::ptr_eq(f, flight)) {
+                inner.map.remove(&key);
             }
         }
-        slot.mark_removed();
-        slot.finish(None);
+        flight.land();
     }
 
     #[cold]
-    fn reentered(&self) {
+    fn reentered(&self) -> ! {
         panic!(
             "`{}` called itself with the same hashed arguments while computing them. \
              That call could only wait for its own result, forever, so it panics instead. \
@@ -304,12 +332,14 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         )
     }
 
-    /// Drops every entry. Computations under way finish for their callers but
-    /// are not stored.
+    /// Drops every entry. Computations under way finish for their callers
+    /// (and whoever waits on them) but are not stored.
     pub(crate) fn clear(&self) {
         let mut inner = self.inner.write();
         for slot in inner.map.values() {
-            slot.mark_removed();
+            if let Slot::Ready(e) = slot {
+                e.mark_removed();
+            }
         }
         inner.map.clear();
         inner.lru.clear();
@@ -343,11 +373,11 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
 struct Abandon<'a, V: Clone + Send + Sync + 'static> {
     store: &'a Store<V>,
     key: u128,
-    slot: &'a Arc<Slot<V>>,
+    flight: &'a Arc<Flight>,
 }
 
 impl<V: Clone + Send + Sync + 'static> Drop for Abandon<'_, V> {
     fn drop(&mut self) {
-        self.store.abandon(self.key, self.slot);
+        self.store.abandon(self.key, self.flight);
     }
 }
