@@ -215,3 +215,39 @@ fn many_threads_hitting_and_clearing_stay_consistent() {
     assert_eq!(s.hits + s.misses, 80_000);
     assert!(s.entries <= 50);
 }
+
+static CLEARED_RUNS: Runs = Runs::new();
+static CLEAR_STARTED: Barrier = Barrier::new(2);
+
+#[memo]
+fn cleared_midway(x: u32) -> u32 {
+    CLEARED_RUNS.hit();
+    if CLEARED_RUNS.get() == 1 {
+        CLEAR_STARTED.wait();
+        thread::sleep(Duration::from_millis(150));
+    }
+    x
+}
+
+#[test]
+fn clearing_during_a_computation_strands_no_waiter() {
+    let (done_tx, done_rx) = mpsc::channel();
+    thread::scope(|s| {
+        let owner = s.spawn(|| cleared_midway(5));
+        CLEAR_STARTED.wait();
+        let tx = done_tx.clone();
+        s.spawn(move || tx.send(cleared_midway(5)).unwrap());
+        thread::sleep(Duration::from_millis(50)); // the waiter is parked by now
+        cleared_midway_clear();
+        assert_eq!(
+            done_rx.recv_timeout(Duration::from_secs(10)),
+            Ok(5),
+            "the waiter was woken by the clear and computed the value itself"
+        );
+        assert_eq!(owner.join().unwrap(), 5, "the owner still gets its value");
+    });
+    assert_eq!(CLEARED_RUNS.get(), 2);
+    // The owner finished after the clear: its value was not stored over the
+    // waiter's, and the cache holds exactly one entry.
+    assert_eq!(cleared_midway_stats().entries, 1);
+}

@@ -53,18 +53,16 @@ pub(crate) fn now() -> u64 {
     START.get_or_init(Instant::now).elapsed().as_nanos() as u64 + 1
 }
 
-/// A computation under way. Waiters park on its address until `done`.
+/// Where callers wait for a computation under way: they park on its address
+/// until it lands.
 pub(crate) struct Flight {
-    /// The computing thread (a `thread::id`).
-    pub(crate) owner: u64,
     done: AtomicBool,
     waiters: AtomicU32,
 }
 
 impl Flight {
-    pub(crate) fn new(owner: u64) -> Self {
+    pub(crate) fn new() -> Self {
         Flight {
-            owner,
             done: AtomicBool::new(false),
             waiters: AtomicU32::new(0),
         }

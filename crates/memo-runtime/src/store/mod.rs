@@ -46,15 +46,23 @@ impl Hasher for DigestHasher {
     }
 }
 
-enum Slot<V> {
-    Ready(Arc<Entry<V>>),
-    Pending(Arc<Flight>),
+type Map<T> = HashMap<u128, T, BuildHasherDefault<DigestHasher>>;
+
+/// A computation under way.
+struct Pending {
+    /// Tells this computation from a later one for the same key.
+    token: u64,
+    /// The computing thread (a `thread::id`).
+    owner: u64,
+    /// Made only when a second caller comes to wait: an uncontended miss
+    /// allocates nothing for it.
+    flight: Option<Arc<Flight>>,
 }
 
-type Map<V> = HashMap<u128, Slot<V>, BuildHasherDefault<DigestHasher>>;
-
 struct Inner<V> {
-    map: Map<V>,
+    map: Map<Arc<Entry<V>>>,
+    /// Small (only keys being computed), and checked only when non-empty.
+    pending: Map<Pending>,
     lru: LruIndex,
     /// `(expiry, key, entry id)` in write order, for reaping entries nobody
     /// asks for again.
@@ -77,7 +85,7 @@ pub struct Store<V> {
 enum Step<V> {
     Hit(V),
     Wait(Arc<Flight>),
-    Compute(Arc<Flight>),
+    Compute(u64),
 }
 
 impl<V: Clone + Send + Sync + 'static> Store<V> {
@@ -89,6 +97,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             max_entries: opts.max_entries,
             inner: RwLock::new(Inner {
                 map: Map::default(),
+                pending: Map::default(),
                 lru: LruIndex::default(),
                 expiry: VecDeque::new(),
             }),
@@ -156,55 +165,68 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 // Then look again: the value, or (if the computation failed)
                 // the chance to compute it ourselves.
                 Step::Wait(flight) => flight.wait(),
-                Step::Compute(flight) => return self.compute(key, flight, compute),
+                Step::Compute(token) => return self.compute(key, token, compute),
             }
         }
     }
 
     fn read_step(&'static self, call: CallKey, key: u128, me: u64) -> Option<Step<V>> {
         let inner = self.inner.read();
-        match inner.map.get(&key)? {
-            Slot::Ready(e) if e.is_fresh() => {
-                self.touch(e);
-                let v = e.value.clone();
-                front::insert(self.addr(), call, e);
-                Some(Step::Hit(v))
+        if let Some(e) = inner.map.get(&key) {
+            if !e.is_fresh() {
+                return None; // expired: replace it under the write lock
             }
-            Slot::Ready(_) => None, // expired: replace it under the write lock
-            Slot::Pending(f) => Some(self.wait_on(f, me)),
+            self.touch(e);
+            let v = e.value.clone();
+            front::insert(self.addr(), call, e);
+            return Some(Step::Hit(v));
         }
+        let p = inner.pending.get(&key)?;
+        self.check_reentry(p, me);
+        // Without a flight to wait on yet, the write lock makes one.
+        p.flight.as_ref().map(|f| Step::Wait(Arc::clone(f)))
     }
 
-    fn wait_on(&self, flight: &Arc<Flight>, me: u64) -> Step<V> {
-        if flight.owner == me {
+    fn check_reentry(&self, p: &Pending, me: u64) {
+        if p.owner == me {
             self.reentered();
         }
-        Step::Wait(Arc::clone(flight))
     }
 
     fn write_step(&'static self, key: u128, me: u64) -> Step<V> {
         let mut inner = self.inner.write();
         match inner.map.get(&key) {
-            Some(Slot::Ready(e)) if e.is_fresh() => {
+            Some(e) if e.is_fresh() => {
                 self.touch(e);
                 return Step::Hit(e.value.clone());
             }
-            Some(Slot::Pending(f)) => return self.wait_on(f, me),
-            Some(Slot::Ready(_)) => {
+            Some(_) => {
                 self.remove_locked(&mut inner, key);
                 self.evictions.fetch_add(1, Relaxed);
             }
             None => {}
         }
-        let flight = Arc::new(Flight::new(me));
-        inner.map.insert(key, Slot::Pending(Arc::clone(&flight)));
-        Step::Compute(flight)
+        if let Some(p) = inner.pending.get_mut(&key) {
+            self.check_reentry(p, me);
+            let f = p.flight.get_or_insert_with(|| Arc::new(Flight::new()));
+            return Step::Wait(Arc::clone(f));
+        }
+        let token = self.clock.fetch_add(1, Relaxed);
+        inner.pending.insert(
+            key,
+            Pending {
+                token,
+                owner: me,
+                flight: None,
+            },
+        );
+        Step::Compute(token)
     }
 
     fn compute<X>(
         &'static self,
         key: u128,
-        flight: Arc<Flight>,
+        token: u64,
         compute: impl FnOnce() -> Result<V, X>,
     ) -> Result<V, X> {
         self.misses.fetch_add(1, Relaxed);
@@ -212,34 +234,46 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         let guard = Abandon {
             store: self,
             key,
-            flight: &flight,
+            token,
         };
         let out = compute();
         std::mem::forget(guard);
         match &out {
-            Ok(v) => self.publish(key, &flight, v.clone()),
-            Err(_) => self.abandon(key, &flight),
+            Ok(v) => self.finish(key, token, Some(v.clone())),
+            Err(_) => self.finish(key, token, None),
         }
         out
     }
 
-    /// Stores the value, if the flight is still the key's (a clear while it
-    /// computed means the value is not kept), and wakes the waiters.
-    fn publish(&self, key: u128, flight: &Arc<Flight>, value: V) {
-        {
+    /// Ends computation `token`: stores its value, if it has one and is still
+    /// the key's computation (a clear while it ran means the value is not
+    /// kept), and wakes its waiters, who look again (and, when there is no
+    /// value, one of them computes).
+    fn finish(&self, key: u128, token: u64, value: Option<V>) {
+        let flight = {
             let mut inner = self.inner.write();
-            if let Some(slot) = inner.map.get_mut(&key) {
-                if matches!(slot, Slot::Pending(f) if Arc::ptr_eq(f, flight)) {
-                    let id = self.clock.fetch_add(1, Relaxed);
-                    let e = Entry::new(value, id, self.ttl);
-                    let expires = e.expires;
-                    *slot = Slot::Ready(Arc::new(e));
-                    self.entries.fetch_add(1, Relaxed);
-                    self.after_insert(&mut inner, key, id, expires);
+            let p = match inner.pending.remove(&key) {
+                Some(p) if p.token == token => p,
+                // Cleared while it ran (and maybe started again since).
+                Some(other) => {
+                    inner.pending.insert(key, other);
+                    return;
                 }
+                None => return,
+            };
+            if let Some(value) = value {
+                let id = self.clock.fetch_add(1, Relaxed);
+                let e = Entry::new(value, id, self.ttl);
+                let expires = e.expires;
+                inner.map.insert(key, Arc::new(e));
+                self.entries.fetch_add(1, Relaxed);
+                self.after_insert(&mut inner, key, id, expires);
             }
+            p.flight
+        };
+        if let Some(f) = flight {
+            f.land();
         }
-        flight.land();
     }
 
     /// Bookkeeping after a value lands: LRU bound and expiry queue.
@@ -254,10 +288,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             inner.lru.push(id, key, id);
             while self.entries.load(Relaxed) > max {
                 let Inner { map, lru, .. } = &mut **inner;
-                let victim = lru.pop_victim(|k| match map.get(&k) {
-                    Some(Slot::Ready(e)) => Some((e.id, e.tick.load(Relaxed))),
-                    _ => None,
-                });
+                let victim = lru.pop_victim(|k| map.get(&k).map(|e| (e.id, e.tick.load(Relaxed))));
                 match victim {
                     Some(k) => {
                         self.remove_locked(inner, k);
@@ -267,10 +298,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 }
             }
             let Inner { map, lru, .. } = &mut **inner;
-            lru.compact(
-                map.len(),
-                |k, id| matches!(map.get(&k), Some(Slot::Ready(e)) if e.id == id),
-            );
+            lru.compact(map.len(), |k, id| map.get(&k).is_some_and(|e| e.id == id));
         }
         if expires != 0 {
             self.reap_expired(inner);
@@ -285,7 +313,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 break;
             }
             inner.expiry.pop_front();
-            if matches!(inner.map.get(&key), Some(Slot::Ready(e)) if e.id == id) {
+            if inner.map.get(&key).is_some_and(|e| e.id == id) {
                 self.remove_locked(inner, key);
                 self.evictions.fetch_add(1, Relaxed);
             }
@@ -296,30 +324,14 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// through here (or `clear`).
     fn remove_locked(&self, inner: &mut Inner<V>, key: u128) -> bool {
         match inner.map.remove(&key) {
-            Some(Slot::Ready(e)) => {
+            Some(e) => {
                 e.mark_removed();
                 self.entries.fetch_sub(1, Relaxed);
                 front::note_removal();
                 true
             }
-            Some(pending @ Slot::Pending(_)) => {
-                inner.map.insert(key, pending);
-                false
-            }
             None => false,
         }
-    }
-
-    /// Nothing gets cached for `flight`: take it out and let a waiter
-    /// compute instead.
-    fn abandon(&self, key: u128, flight: &Arc<Flight>) {
-        {
-            let mut inner = self.inner.write();
-            if matches!(inner.map.get(&key), Some(Slot::Pending(f)) if Arc::ptr_eq(f, flight)) {
-                inner.map.remove(&key);
-            }
-        }
-        flight.land();
     }
 
     #[cold]
@@ -335,17 +347,24 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// Drops every entry. Computations under way finish for their callers
     /// (and whoever waits on them) but are not stored.
     pub(crate) fn clear(&self) {
-        let mut inner = self.inner.write();
-        for slot in inner.map.values() {
-            if let Slot::Ready(e) = slot {
+        let flights: Vec<Arc<Flight>> = {
+            let mut inner = self.inner.write();
+            for e in inner.map.values() {
                 e.mark_removed();
             }
-        }
-        inner.map.clear();
-        inner.lru.clear();
-        inner.expiry.clear();
-        self.entries.store(0, Relaxed);
-        front::note_removal();
+            inner.map.clear();
+            inner.lru.clear();
+            inner.expiry.clear();
+            self.entries.store(0, Relaxed);
+            front::note_removal();
+            inner
+                .pending
+                .drain()
+                .filter_map(|(_, p)| p.flight)
+                .collect()
+        };
+        // Their owners will find their computation gone: wake the waiters here.
+        flights.iter().for_each(|f| f.land());
     }
 
     /// Drops the entry for `key`, if any.
@@ -373,11 +392,11 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
 struct Abandon<'a, V: Clone + Send + Sync + 'static> {
     store: &'a Store<V>,
     key: u128,
-    flight: &'a Arc<Flight>,
+    token: u64,
 }
 
 impl<V: Clone + Send + Sync + 'static> Drop for Abandon<'_, V> {
     fn drop(&mut self) {
-        self.store.abandon(self.key, self.flight);
+        self.store.finish(self.key, self.token, None);
     }
 }
