@@ -25,7 +25,8 @@ use memo_runtime::{digest_of, memo, singleton, KeyHasher};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::hint::black_box;
-use std::sync::{Arc, Barrier};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 use xxhash_rust::xxh3::{xxh3_128, Xxh3};
@@ -289,15 +290,20 @@ fn miss_insert(c: &mut Criterion) {
 // ---- 6. two threads, one key ----------------------------------------------------
 
 /// Wall time for `threads` threads to make `iters` calls each, all started
-/// together. Each thread makes one untimed call first (its first hit).
+/// together. Each thread makes one untimed call first (its first hit), then
+/// spins until every thread is ready, so that no thread's wake-up latency is
+/// timed.
 fn on_threads(threads: usize, iters: u64, call: impl Fn() + Sync) -> Duration {
-    let barrier = Barrier::new(threads);
+    let waiting = AtomicUsize::new(threads);
     let spans: Vec<(Instant, Instant)> = thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
                     call();
-                    barrier.wait();
+                    waiting.fetch_sub(1, Ordering::AcqRel);
+                    while waiting.load(Ordering::Acquire) != 0 {
+                        std::hint::spin_loop();
+                    }
                     let t0 = Instant::now();
                     for _ in 0..iters {
                         call();
@@ -320,8 +326,10 @@ fn two_threads(c: &mut Criterion) {
     let map = &map;
 
     let mut g = c.benchmark_group("6_two_threads_one_key");
+    // Fewer, longer samples: each sample starts its threads afresh.
+    g.sample_size(30);
     g.warm_up_time(Duration::from_millis(500));
-    g.measurement_time(Duration::from_secs(2));
+    g.measurement_time(Duration::from_secs(3));
     for threads in [1usize, 2] {
         // Elements are calls: criterion's throughput line is calls/s over
         // all threads.
