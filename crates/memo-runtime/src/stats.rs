@@ -12,13 +12,15 @@ struct Stripe(AtomicU64);
 /// each live thread owns one stripe (threads beyond 32 share with an atomic
 /// add), and a read sums the stripes.
 pub(crate) struct Striped {
-    stripes: Box<[Stripe; STRIPES]>,
+    // Inline: the store that holds it is allocated once, and a hit should not
+    // chase one more pointer.
+    stripes: [Stripe; STRIPES],
 }
 
 impl Striped {
     pub(crate) fn new() -> Self {
         Striped {
-            stripes: Box::default(),
+            stripes: Default::default(),
         }
     }
 

@@ -1,82 +1,67 @@
-//! What a store holds per key: a computed value (`Entry`), or the
-//! computation that will produce it (`Flight`).
+//! One key's entry: created when its computation starts (so that concurrent
+//! callers find something to wait on), filled once with the value, read
+//! without locks from then on.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// A computed value, shared by the map and by per-thread fronts.
-pub(crate) struct Entry<V> {
+pub(crate) struct Ready<V> {
     pub(crate) value: V,
-    /// Distinguishes this entry from a later one under the same key, for the
-    /// LRU and expiry queues' lazy deletion.
-    pub(crate) id: u64,
     /// When it expires ([`now`] units), or 0 for never.
     pub(crate) expires: u64,
-    /// Last use, for LRU (only bounded caches maintain it).
-    pub(crate) tick: AtomicU64,
-    /// Set when the entry leaves the map; per-thread fronts then drop it.
-    removed: AtomicBool,
 }
 
-impl<V> Entry<V> {
-    pub(crate) fn new(value: V, id: u64, ttl: Option<Duration>) -> Self {
-        Entry {
-            value,
-            id,
-            expires: ttl.map_or(0, |t| now().saturating_add(t.as_nanos() as u64)),
-            tick: AtomicU64::new(id),
-            removed: AtomicBool::new(false),
-        }
-    }
-
-    /// Not expired (an entry without ttl never is).
+impl<V> Ready<V> {
+    /// Not expired (a value without ttl never is).
     #[inline(always)]
     pub(crate) fn is_fresh(&self) -> bool {
         self.expires == 0 || now() < self.expires
     }
-
-    #[inline(always)]
-    pub(crate) fn is_removed(&self) -> bool {
-        self.removed.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn mark_removed(&self) {
-        self.removed.store(true, Ordering::Release);
-    }
 }
 
-/// Monotonic nanoseconds since the first call, never 0.
-#[inline]
-pub(crate) fn now() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_nanos() as u64 + 1
-}
-
-/// Where callers wait for a computation under way: they park on its address
-/// until it lands.
-pub(crate) struct Flight {
+pub(crate) struct Entry<V> {
+    /// Set once, by the computing thread, then read without locks.
+    pub(crate) ready: OnceLock<Ready<V>>,
+    /// Distinguishes this entry from a later one under the same key, for the
+    /// LRU and expiry queues' lazy deletion.
+    pub(crate) id: u64,
+    /// Last use, for LRU (only bounded caches maintain it).
+    pub(crate) tick: AtomicU64,
+    /// The thread computing it (a `thread::id`).
+    pub(crate) owner: u64,
+    /// The computation has ended, with or without a value.
     done: AtomicBool,
     waiters: AtomicU32,
 }
 
-impl Flight {
-    pub(crate) fn new() -> Self {
-        Flight {
+impl<V> Entry<V> {
+    pub(crate) fn pending(id: u64, owner: u64) -> Self {
+        Entry {
+            ready: OnceLock::new(),
+            id,
+            tick: AtomicU64::new(id),
+            owner,
             done: AtomicBool::new(false),
             waiters: AtomicU32::new(0),
         }
     }
 
-    fn park_key(&self) -> usize {
-        self as *const Flight as usize
+    /// The value, if computed and not expired.
+    #[inline(always)]
+    pub(crate) fn fresh(&self) -> Option<&V> {
+        self.ready.get().filter(|r| r.is_fresh()).map(|r| &r.value)
     }
 
-    /// Blocks until the flight ends (with or without a value). The caller
-    /// must hold the flight alive (an `Arc`) and no lock.
+    fn park_key(&self) -> usize {
+        self as *const Self as usize
+    }
+
+    /// Blocks until the computation ends. The caller must keep the entry
+    /// alive (an `Arc`) and hold no lock.
     pub(crate) fn wait(&self) {
         self.waiters.fetch_add(1, Ordering::SeqCst);
-        // SAFETY: the key is this flight's address, which the caller keeps
+        // SAFETY: the key is this entry's address, which the caller keeps
         // alive; `validate` only reads an atomic and cannot panic.
         unsafe {
             parking_lot_core::park(
@@ -90,17 +75,25 @@ impl Flight {
         }
     }
 
-    /// Ends the flight and wakes its waiters. Call without holding a lock.
-    pub(crate) fn land(&self) {
+    /// Ends the computation, with `value` or without, and wakes the waiters.
+    pub(crate) fn land(&self, value: Option<(V, Option<Duration>)>) {
+        if let Some((value, ttl)) = value {
+            let expires = ttl.map_or(0, |t| now().saturating_add(t.as_nanos() as u64));
+            let _ = self.ready.set(Ready { value, expires });
+        }
         self.done.store(true, Ordering::SeqCst);
         if self.waiters.load(Ordering::SeqCst) > 0 {
             // SAFETY: as in `wait`.
             unsafe {
-                parking_lot_core::unpark_all(
-                    self.park_key(),
-                    parking_lot_core::DEFAULT_UNPARK_TOKEN,
-                );
+                parking_lot_core::unpark_all(self.park_key(), parking_lot_core::DEFAULT_UNPARK_TOKEN);
             }
         }
     }
+}
+
+/// Monotonic nanoseconds since the first call, never 0.
+#[inline]
+pub(crate) fn now() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64 + 1
 }

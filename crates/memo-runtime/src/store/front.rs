@@ -2,11 +2,14 @@
 //! that another thread writes: no lock, no reference count, no contended
 //! cache line. Two threads hammering one key then run at full speed each.
 //!
-//! An entry holds its slot alive. When any slot leaves any cache (clear,
-//! forget, eviction, expiry), a global counter moves; each thread notices on
-//! its next cached call and drops the entries whose slots are gone, so a
-//! cleared value is freed as soon as every thread has made one more call (or
-//! exited).
+//! A way is valid while its store's removal count is what it was when the way
+//! was filled: any removal in that store (forget, eviction, expiry, clear)
+//! sends the next hit through the shared path, which refills the way. A way
+//! holds its entry alive; `clear` and `forget` also move a global counter, on
+//! which every thread, at its next cached call, drops the ways of entries that
+//! are gone, so that explicitly cleared values are freed promptly. (Evictions
+//! don't: a busy bounded cache must not make every other cache's hits sweep.
+//! An evicted value lingers in at most the 64 ways of a thread's front.)
 
 use super::entry::Entry;
 use crate::key::CallKey;
@@ -16,51 +19,53 @@ use std::sync::Arc;
 
 const WAYS: usize = 64;
 
-static REMOVALS: AtomicU64 = AtomicU64::new(0);
+static CLEARS: AtomicU64 = AtomicU64::new(0);
 
-/// Some slot somewhere was removed: fronts should sweep.
-pub(crate) fn note_removal() {
-    REMOVALS.fetch_add(1, Relaxed);
-}
-
-trait Held: Send + Sync {
-    fn is_removed(&self) -> bool;
-}
-
-impl<V: Send + Sync> Held for Entry<V> {
-    fn is_removed(&self) -> bool {
-        Entry::is_removed(self)
-    }
+/// `clear` or `forget` dropped entries somewhere: fronts should sweep.
+pub(crate) fn note_clear() {
+    CLEARS.fetch_add(1, Relaxed);
 }
 
 struct Way {
     store: usize,
     key: CallKey,
+    /// The store's removal count when this way was filled.
+    version: u64,
+    removals: &'static AtomicU64,
     // Points into `_keep`; typed by `store` (each store holds one value type).
-    slot: *const (),
-    _keep: Arc<dyn Held>,
+    entry: *const (),
+    _keep: Arc<dyn Send + Sync>,
+}
+
+impl Way {
+    #[inline(always)]
+    fn is_current(&self) -> bool {
+        self.removals.load(Relaxed) == self.version
+    }
 }
 
 struct Front {
     seen: Cell<u64>,
-    entries: RefCell<[Option<Way>; WAYS]>,
+    ways: RefCell<[Option<Way>; WAYS]>,
 }
 
 thread_local! {
     static FRONT: Front = const {
-        Front { seen: Cell::new(0), entries: RefCell::new([const { None }; WAYS]) }
+        Front { seen: Cell::new(0), ways: RefCell::new([const { None }; WAYS]) }
     };
 }
 
-#[inline]
+#[inline(always)]
 fn way(store: usize, key: CallKey) -> usize {
-    ((key.mix() ^ (store as u64 >> 6)) >> 58) as usize % WAYS
+    // The top bits of the product carry both the key and the store.
+    ((key.mix() ^ (store as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) >> 58) as usize % WAYS
 }
 
-/// Runs `hit` on this thread's cached slot for `(store, key)`, if it has one.
+/// Runs `hit` on this thread's entry for `(store, key)`, if it has a current
+/// one.
 ///
 /// `store` must be the address of the one `Store<V>` that inserts under it.
-#[inline]
+#[inline(always)]
 pub(crate) fn lookup<V: 'static, R>(
     store: usize,
     key: CallKey,
@@ -68,49 +73,54 @@ pub(crate) fn lookup<V: 'static, R>(
 ) -> Option<R> {
     FRONT
         .try_with(|f| {
-            let removals = REMOVALS.load(Relaxed);
-            if removals != f.seen.get() {
-                sweep(f, removals);
+            let clears = CLEARS.load(Relaxed);
+            if clears != f.seen.get() {
+                sweep(f, clears);
             }
-            let entries = f.entries.try_borrow().ok()?;
-            let e = entries[way(store, key)].as_ref()?;
-            if e.store != store || e.key != key {
+            let ways = f.ways.try_borrow().ok()?;
+            let w = ways[way(store, key)].as_ref()?;
+            if w.store != store || w.key != key || !w.is_current() {
                 return None;
             }
-            // SAFETY: `e.slot` points into `e._keep`, alive while `entries` is
-            // borrowed, and entries under `store` are only ever inserted by
-            // `Store<V>` at that address with an `Entry<V>`.
-            let slot = unsafe { &*e.slot.cast::<Entry<V>>() };
-            if slot.is_removed() {
-                return None;
-            }
-            hit(slot)
+            // SAFETY: `w.entry` points into `w._keep`, alive while `ways` is
+            // borrowed, and ways under `store` are only ever filled by the
+            // `Store<V>` at that address, with an `Entry<V>`.
+            hit(unsafe { &*w.entry.cast::<Entry<V>>() })
         })
         .ok()
         .flatten()
 }
 
 #[cold]
-fn sweep(f: &Front, removals: u64) {
-    if let Ok(mut entries) = f.entries.try_borrow_mut() {
-        for e in entries.iter_mut() {
-            if e.as_ref().is_some_and(|e| e._keep.is_removed()) {
-                *e = None;
+fn sweep(f: &Front, clears: u64) {
+    if let Ok(mut ways) = f.ways.try_borrow_mut() {
+        for w in ways.iter_mut() {
+            if w.as_ref().is_some_and(|w| !w.is_current()) {
+                *w = None;
             }
         }
-        f.seen.set(removals);
+        f.seen.set(clears);
     }
 }
 
-/// Remembers `slot` for this thread's next hit on `(store, key)`.
-pub(crate) fn insert<V: Send + Sync + 'static>(store: usize, key: CallKey, slot: &Arc<Entry<V>>) {
+/// Remembers `entry` for this thread's next hit on `(store, key)`. Call with
+/// the store's map lock held, `version` read under it.
+pub(crate) fn insert<V: Send + Sync + 'static>(
+    store: usize,
+    removals: &'static AtomicU64,
+    version: u64,
+    key: CallKey,
+    entry: &Arc<Entry<V>>,
+) {
     let _ = FRONT.try_with(|f| {
-        if let Ok(mut entries) = f.entries.try_borrow_mut() {
-            entries[way(store, key)] = Some(Way {
+        if let Ok(mut ways) = f.ways.try_borrow_mut() {
+            ways[way(store, key)] = Some(Way {
                 store,
                 key,
-                slot: Arc::as_ptr(slot).cast(),
-                _keep: Arc::clone(slot) as Arc<dyn Held>,
+                version,
+                removals,
+                entry: Arc::as_ptr(entry).cast(),
+                _keep: Arc::clone(entry) as Arc<dyn Send + Sync>,
             });
         }
     });

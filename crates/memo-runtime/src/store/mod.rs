@@ -1,4 +1,4 @@
-//! One function's in-memory cache: a map from key digest to value, with
+//! One function's in-memory cache: a map from key digest to entry, with
 //! single-flight computation, LRU bounds, ttl and counters.
 //!
 //! Locking rules, which are what make recursion and concurrency safe:
@@ -6,8 +6,8 @@
 //!   insert or remove;
 //! * a hit on a key this thread has seen before takes no lock at all (see
 //!   `front`); other hits take the map's read lock, never its write lock;
-//! * waiting for another thread's computation waits on that computation's
-//!   `Flight` only, so different keys never wait on each other.
+//! * waiting for another thread's computation parks on that key's entry only,
+//!   so different keys never wait on each other.
 
 mod entry;
 mod front;
@@ -16,9 +16,9 @@ mod lru;
 use crate::info::FnInfo;
 use crate::key::CallKey;
 use crate::stats::{Stats, Striped};
-use entry::{now, Entry, Flight};
+use entry::{now, Entry};
 use lru::LruIndex;
-use parking_lot::{RwLock, RwLockWriteGuard};
+use parking_lot::RwLock;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -46,23 +46,11 @@ impl Hasher for DigestHasher {
     }
 }
 
-type Map<T> = HashMap<u128, T, BuildHasherDefault<DigestHasher>>;
-
-/// A computation under way.
-struct Pending {
-    /// Tells this computation from a later one for the same key.
-    token: u64,
-    /// The computing thread (a `thread::id`).
-    owner: u64,
-    /// Made only when a second caller comes to wait: an uncontended miss
-    /// allocates nothing for it.
-    flight: Option<Arc<Flight>>,
-}
+type Map<V> = HashMap<u128, Arc<Entry<V>>, BuildHasherDefault<DigestHasher>>;
 
 struct Inner<V> {
-    map: Map<Arc<Entry<V>>>,
-    /// Small (only keys being computed), and checked only when non-empty.
-    pending: Map<Pending>,
+    /// Computed entries and entries being computed.
+    map: Map<V>,
     lru: LruIndex,
     /// `(expiry, key, entry id)` in write order, for reaping entries nobody
     /// asks for again.
@@ -76,16 +64,27 @@ pub struct Store<V> {
     max_entries: Option<usize>,
     inner: RwLock<Inner<V>>,
     hits: Striped,
+    // Written only under the write lock (plain load + store), read anywhere.
     misses: AtomicU64,
     evictions: AtomicU64,
     entries: AtomicUsize,
+    /// Moves whenever an entry leaves the map: per-thread fronts filled
+    /// before then are stale.
+    removals: AtomicU64,
+    /// Entry ids and LRU ticks.
     clock: AtomicU64,
 }
 
 enum Step<V> {
     Hit(V),
-    Wait(Arc<Flight>),
-    Compute(u64),
+    Wait(Arc<Entry<V>>),
+    Compute(Arc<Entry<V>>),
+}
+
+/// `+= n` for a counter only written under the write lock.
+#[inline]
+fn add(c: &AtomicU64, n: u64) {
+    c.store(c.load(Relaxed) + n, Relaxed);
 }
 
 impl<V: Clone + Send + Sync + 'static> Store<V> {
@@ -97,7 +96,6 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             max_entries: opts.max_entries,
             inner: RwLock::new(Inner {
                 map: Map::default(),
-                pending: Map::default(),
                 lru: LruIndex::default(),
                 expiry: VecDeque::new(),
             }),
@@ -105,39 +103,40 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             misses: AtomicU64::new(0),
             evictions: AtomicU64::new(0),
             entries: AtomicUsize::new(0),
+            removals: AtomicU64::new(0),
             clock: AtomicU64::new(1),
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn addr(&'static self) -> usize {
         self as *const Self as usize
     }
 
-    #[inline]
+    #[inline(always)]
     fn touch(&self, e: &Entry<V>) {
         if self.max_entries.is_some() {
             e.tick.store(self.clock.fetch_add(1, Relaxed), Relaxed);
         }
     }
 
+    #[inline(always)]
+    fn hit(&self, e: &Entry<V>) -> Option<V> {
+        let v = e.fresh()?;
+        self.touch(e);
+        Some(v.clone())
+    }
+
     /// The cached value for `key`, or the result of `compute`: `Ok` is cached
     /// and returned, `Err` is returned and not cached. Concurrent callers with
     /// the same key run `compute` once; the others wait for its value.
-    #[inline]
+    #[inline(always)]
     pub fn get_or_try<X>(
         &'static self,
         key: CallKey,
         compute: impl FnOnce() -> Result<V, X>,
     ) -> Result<V, X> {
-        let hit = front::lookup(self.addr(), key, |e: &Entry<V>| {
-            if !e.is_fresh() {
-                return None;
-            }
-            self.touch(e);
-            Some(e.value.clone())
-        });
-        if let Some(v) = hit {
+        if let Some(v) = front::lookup(self.addr(), key, |e: &Entry<V>| self.hit(e)) {
             self.hits.bump();
             return Ok(v);
         }
@@ -162,147 +161,118 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                     self.hits.bump();
                     return Ok(v);
                 }
-                // Then look again: the value, or (if the computation failed)
-                // the chance to compute it ourselves.
-                Step::Wait(flight) => flight.wait(),
-                Step::Compute(token) => return self.compute(key, token, compute),
+                Step::Wait(e) => {
+                    e.wait();
+                    // Its value, even if a clear dropped the entry meanwhile;
+                    // without one (the computation failed), look again and
+                    // perhaps compute it ourselves.
+                    if let Some(v) = e.fresh() {
+                        self.hits.bump();
+                        return Ok(v.clone());
+                    }
+                }
+                Step::Compute(e) => return self.compute(key, e, compute),
             }
         }
     }
 
     fn read_step(&'static self, call: CallKey, key: u128, me: u64) -> Option<Step<V>> {
         let inner = self.inner.read();
-        if let Some(e) = inner.map.get(&key) {
-            if !e.is_fresh() {
-                return None; // expired: replace it under the write lock
-            }
-            self.touch(e);
-            let v = e.value.clone();
-            front::insert(self.addr(), call, e);
+        let e = inner.map.get(&key)?;
+        if let Some(v) = self.hit(e) {
+            // Under the read lock no removal can happen: the version is exact.
+            let version = self.removals.load(Relaxed);
+            front::insert(self.addr(), &self.removals, version, call, e);
             return Some(Step::Hit(v));
         }
-        let p = inner.pending.get(&key)?;
-        self.check_reentry(p, me);
-        // Without a flight to wait on yet, the write lock makes one.
-        p.flight.as_ref().map(|f| Step::Wait(Arc::clone(f)))
+        if e.ready.get().is_some() {
+            return None; // expired: replace it under the write lock
+        }
+        Some(self.wait_on(e, me))
     }
 
-    fn check_reentry(&self, p: &Pending, me: u64) {
-        if p.owner == me {
+    fn wait_on(&self, e: &Arc<Entry<V>>, me: u64) -> Step<V> {
+        if e.owner == me {
             self.reentered();
         }
+        Step::Wait(Arc::clone(e))
     }
 
     fn write_step(&'static self, key: u128, me: u64) -> Step<V> {
+        // Allocated before locking, so the lock is held for less time.
+        let fresh = Arc::new(Entry::pending(self.clock.fetch_add(1, Relaxed), me));
         let mut inner = self.inner.write();
-        match inner.map.get(&key) {
-            Some(e) if e.is_fresh() => {
-                self.touch(e);
-                return Step::Hit(e.value.clone());
+        if let Some(e) = inner.map.get(&key) {
+            if let Some(v) = self.hit(e) {
+                return Step::Hit(v);
             }
-            Some(_) => {
-                self.remove_locked(&mut inner, key);
-                self.evictions.fetch_add(1, Relaxed);
+            if e.ready.get().is_none() {
+                return self.wait_on(e, me);
             }
-            None => {}
+            self.remove_locked(&mut inner, key);
+            add(&self.evictions, 1);
         }
-        if let Some(p) = inner.pending.get_mut(&key) {
-            self.check_reentry(p, me);
-            let f = p.flight.get_or_insert_with(|| Arc::new(Flight::new()));
-            return Step::Wait(Arc::clone(f));
-        }
-        let token = self.clock.fetch_add(1, Relaxed);
-        inner.pending.insert(
-            key,
-            Pending {
-                token,
-                owner: me,
-                flight: None,
-            },
-        );
-        Step::Compute(token)
+        inner.map.insert(key, Arc::clone(&fresh));
+        self.entries.store(inner.map.len(), Relaxed);
+        add(&self.misses, 1);
+        Step::Compute(fresh)
     }
 
     fn compute<X>(
         &'static self,
         key: u128,
-        token: u64,
+        e: Arc<Entry<V>>,
         compute: impl FnOnce() -> Result<V, X>,
     ) -> Result<V, X> {
-        self.misses.fetch_add(1, Relaxed);
         // Dropped without being disarmed when `compute` panics.
         let guard = Abandon {
             store: self,
             key,
-            token,
+            entry: &e,
         };
         let out = compute();
         std::mem::forget(guard);
         match &out {
-            Ok(v) => self.finish(key, token, Some(v.clone())),
-            Err(_) => self.finish(key, token, None),
+            Ok(v) => {
+                e.land(Some((v.clone(), self.ttl)));
+                if self.max_entries.is_some() || self.ttl.is_some() {
+                    self.after_insert(key, &e);
+                }
+            }
+            Err(_) => self.abandon(key, &e),
         }
         out
     }
 
-    /// Ends computation `token`: stores its value, if it has one and is still
-    /// the key's computation (a clear while it ran means the value is not
-    /// kept), and wakes its waiters, who look again (and, when there is no
-    /// value, one of them computes).
-    fn finish(&self, key: u128, token: u64, value: Option<V>) {
-        let flight = {
-            let mut inner = self.inner.write();
-            let p = match inner.pending.remove(&key) {
-                Some(p) if p.token == token => p,
-                // Cleared while it ran (and maybe started again since).
-                Some(other) => {
-                    inner.pending.insert(key, other);
-                    return;
-                }
-                None => return,
-            };
-            if let Some(value) = value {
-                let id = self.clock.fetch_add(1, Relaxed);
-                let e = Entry::new(value, id, self.ttl);
-                let expires = e.expires;
-                inner.map.insert(key, Arc::new(e));
-                self.entries.fetch_add(1, Relaxed);
-                self.after_insert(&mut inner, key, id, expires);
-            }
-            p.flight
-        };
-        if let Some(f) = flight {
-            f.land();
+    /// Bookkeeping once a value lands in a bounded or expiring cache.
+    fn after_insert(&self, key: u128, e: &Arc<Entry<V>>) {
+        let mut inner = self.inner.write();
+        if !inner.map.get(&key).is_some_and(|cur| Arc::ptr_eq(cur, e)) {
+            return; // cleared or forgotten while it ran
         }
-    }
-
-    /// Bookkeeping after a value lands: LRU bound and expiry queue.
-    fn after_insert(
-        &self,
-        inner: &mut RwLockWriteGuard<'_, Inner<V>>,
-        key: u128,
-        id: u64,
-        expires: u64,
-    ) {
         if let Some(max) = self.max_entries {
-            inner.lru.push(id, key, id);
-            while self.entries.load(Relaxed) > max {
-                let Inner { map, lru, .. } = &mut **inner;
-                let victim = lru.pop_victim(|k| map.get(&k).map(|e| (e.id, e.tick.load(Relaxed))));
+            inner.lru.push(e.id, key, e.id);
+            while inner.map.len() > max {
+                let Inner { map, lru, .. } = &mut *inner;
+                let victim = lru.pop_victim(|k| {
+                    map.get(&k)
+                        .filter(|v| v.ready.get().is_some())
+                        .map(|v| (v.id, v.tick.load(Relaxed)))
+                });
                 match victim {
                     Some(k) => {
-                        self.remove_locked(inner, k);
-                        self.evictions.fetch_add(1, Relaxed);
+                        self.remove_locked(&mut inner, k);
+                        add(&self.evictions, 1);
                     }
                     None => break,
                 }
             }
-            let Inner { map, lru, .. } = &mut **inner;
-            lru.compact(map.len(), |k, id| map.get(&k).is_some_and(|e| e.id == id));
+            let Inner { map, lru, .. } = &mut *inner;
+            lru.compact(map.len(), |k, id| map.get(&k).is_some_and(|v| v.id == id));
         }
-        if expires != 0 {
-            self.reap_expired(inner);
-            inner.expiry.push_back((expires, key, id));
+        if let Some(r) = e.ready.get().filter(|r| r.expires != 0) {
+            self.reap_expired(&mut inner);
+            inner.expiry.push_back((r.expires, key, e.id));
         }
     }
 
@@ -315,23 +285,30 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             inner.expiry.pop_front();
             if inner.map.get(&key).is_some_and(|e| e.id == id) {
                 self.remove_locked(inner, key);
-                self.evictions.fetch_add(1, Relaxed);
+                add(&self.evictions, 1);
             }
         }
     }
 
-    /// Removes a computed entry. Every way an entry leaves the store goes
-    /// through here (or `clear`).
+    /// Every way an entry leaves the map, but `clear`, goes through here.
     fn remove_locked(&self, inner: &mut Inner<V>, key: u128) -> bool {
-        match inner.map.remove(&key) {
-            Some(e) => {
-                e.mark_removed();
-                self.entries.fetch_sub(1, Relaxed);
-                front::note_removal();
-                true
-            }
-            None => false,
+        let gone = inner.map.remove(&key).is_some();
+        if gone {
+            add(&self.removals, 1);
+            self.entries.store(inner.map.len(), Relaxed);
         }
+        gone
+    }
+
+    /// Nothing gets cached for `e`: take it out and let a waiter compute.
+    fn abandon(&self, key: u128, e: &Arc<Entry<V>>) {
+        {
+            let mut inner = self.inner.write();
+            if inner.map.get(&key).is_some_and(|cur| Arc::ptr_eq(cur, e)) {
+                self.remove_locked(&mut inner, key);
+            }
+        }
+        e.land(None);
     }
 
     #[cold]
@@ -347,30 +324,23 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// Drops every entry. Computations under way finish for their callers
     /// (and whoever waits on them) but are not stored.
     pub(crate) fn clear(&self) {
-        let flights: Vec<Arc<Flight>> = {
-            let mut inner = self.inner.write();
-            for e in inner.map.values() {
-                e.mark_removed();
-            }
-            inner.map.clear();
-            inner.lru.clear();
-            inner.expiry.clear();
-            self.entries.store(0, Relaxed);
-            front::note_removal();
-            inner
-                .pending
-                .drain()
-                .filter_map(|(_, p)| p.flight)
-                .collect()
-        };
-        // Their owners will find their computation gone: wake the waiters here.
-        flights.iter().for_each(|f| f.land());
+        let mut inner = self.inner.write();
+        inner.map.clear();
+        inner.lru.clear();
+        inner.expiry.clear();
+        add(&self.removals, 1);
+        self.entries.store(0, Relaxed);
+        front::note_clear();
     }
 
     /// Drops the entry for `key`, if any.
     pub(crate) fn forget(&self, key: u128) -> bool {
         let mut inner = self.inner.write();
-        self.remove_locked(&mut inner, key)
+        let gone = self.remove_locked(&mut inner, key);
+        if gone {
+            front::note_clear();
+        }
+        gone
     }
 
     pub(crate) fn stats(&self) -> Stats {
@@ -383,6 +353,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     pub(crate) fn reset_counters(&self) {
+        let _inner = self.inner.write();
         self.hits.reset();
         self.misses.store(0, Relaxed);
         self.evictions.store(0, Relaxed);
@@ -392,11 +363,11 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
 struct Abandon<'a, V: Clone + Send + Sync + 'static> {
     store: &'a Store<V>,
     key: u128,
-    token: u64,
+    entry: &'a Arc<Entry<V>>,
 }
 
 impl<V: Clone + Send + Sync + 'static> Drop for Abandon<'_, V> {
     fn drop(&mut self) {
-        self.store.finish(self.key, self.token, None);
+        self.store.abandon(self.key, self.entry);
     }
 }
