@@ -23,6 +23,8 @@ impl<V> Ready<V> {
 pub(crate) struct Entry<V> {
     /// Set once, by the computing thread, then read without locks.
     pub(crate) ready: OnceLock<Ready<V>>,
+    /// The whole key digest (the map holds it folded).
+    pub(crate) key: u128,
     /// Distinguishes this entry from a later one under the same key, for the
     /// LRU and expiry queues' lazy deletion.
     pub(crate) id: u64,
@@ -36,9 +38,10 @@ pub(crate) struct Entry<V> {
 }
 
 impl<V> Entry<V> {
-    pub(crate) fn pending(id: u64, owner: u64) -> Self {
+    pub(crate) fn pending(key: u128, id: u64, owner: u64) -> Self {
         Entry {
             ready: OnceLock::new(),
+            key,
             id,
             tick: AtomicU64::new(id),
             owner,
@@ -85,7 +88,10 @@ impl<V> Entry<V> {
         if self.waiters.load(Ordering::SeqCst) > 0 {
             // SAFETY: as in `wait`.
             unsafe {
-                parking_lot_core::unpark_all(self.park_key(), parking_lot_core::DEFAULT_UNPARK_TOKEN);
+                parking_lot_core::unpark_all(
+                    self.park_key(),
+                    parking_lot_core::DEFAULT_UNPARK_TOKEN,
+                );
             }
         }
     }

@@ -12,11 +12,11 @@ use std::collections::BinaryHeap;
 
 #[derive(Default)]
 pub(crate) struct LruIndex {
-    heap: BinaryHeap<Reverse<(u64, u128, u64)>>,
+    heap: BinaryHeap<Reverse<(u64, u64, u64)>>,
 }
 
 impl LruIndex {
-    pub(crate) fn push(&mut self, tick: u64, key: u128, slot_id: u64) {
+    pub(crate) fn push(&mut self, tick: u64, key: u64, slot_id: u64) {
         self.heap.push(Reverse((tick, key, slot_id)));
     }
 
@@ -24,8 +24,8 @@ impl LruIndex {
     /// `(entry id, tick)`, or `None` once the key is gone.
     pub(crate) fn pop_victim(
         &mut self,
-        mut current: impl FnMut(u128) -> Option<(u64, u64)>,
-    ) -> Option<u128> {
+        mut current: impl FnMut(u64) -> Option<(u64, u64)>,
+    ) -> Option<u64> {
         while let Some(Reverse((tick, key, id))) = self.heap.pop() {
             match current(key) {
                 Some((live_id, live_tick)) if live_id == id => {
@@ -42,7 +42,7 @@ impl LruIndex {
     }
 
     /// Drops stale records once they outnumber live entries.
-    pub(crate) fn compact(&mut self, live: usize, mut is_live: impl FnMut(u128, u64) -> bool) {
+    pub(crate) fn compact(&mut self, live: usize, mut is_live: impl FnMut(u64, u64) -> bool) {
         if self.heap.len() > 2 * live + 64 {
             self.heap.retain(|Reverse((_, key, id))| is_live(*key, *id));
         }

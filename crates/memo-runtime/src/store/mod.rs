@@ -25,8 +25,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Keys are already uniformly distributed digests: hashing them again would
-/// only cost time.
+/// Map keys are already uniformly distributed (folded digests): hashing them
+/// again would only cost time.
 #[derive(Default)]
 pub(crate) struct DigestHasher(u64);
 
@@ -41,20 +41,29 @@ impl Hasher for DigestHasher {
             self.0 ^= u64::from_le_bytes(b);
         }
     }
-    fn write_u128(&mut self, i: u128) {
-        self.0 = (i as u64) ^ ((i >> 64) as u64);
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
     }
 }
 
-type Map<V> = HashMap<u128, Arc<Entry<V>>, BuildHasherDefault<DigestHasher>>;
+/// The map is keyed by the digest folded to 64 bits, which halves its
+/// buckets; each entry keeps the whole 128-bit key, and a call whose key
+/// differs from the entry found under its fold (a 2^-64 event) is computed
+/// without being cached rather than served someone else's value.
+type Map<V> = HashMap<u64, Arc<Entry<V>>, BuildHasherDefault<DigestHasher>>;
+
+#[inline(always)]
+fn fold(key: u128) -> u64 {
+    (key as u64) ^ ((key >> 64) as u64)
+}
 
 struct Inner<V> {
     /// Computed entries and entries being computed.
     map: Map<V>,
     lru: LruIndex,
-    /// `(expiry, key, entry id)` in write order, for reaping entries nobody
-    /// asks for again.
-    expiry: VecDeque<(u64, u128, u64)>,
+    /// `(expiry, map key, entry id)` in write order, for reaping entries
+    /// nobody asks for again.
+    expiry: VecDeque<(u64, u64, u64)>,
 }
 
 /// The cache of one function (one instantiation, for a generic function).
@@ -79,12 +88,20 @@ enum Step<V> {
     Hit(V),
     Wait(Arc<Entry<V>>),
     Compute(Arc<Entry<V>>),
+    /// Another key folds to the same map key: compute, cache nothing.
+    Bypass,
 }
 
 /// `+= n` for a counter only written under the write lock.
 #[inline]
 fn add(c: &AtomicU64, n: u64) {
     c.store(c.load(Relaxed) + n, Relaxed);
+}
+
+/// `+= 1` for the same counters from outside the lock (the rare bypass).
+#[cold]
+fn add_atomic(c: &AtomicU64) {
+    c.fetch_add(1, Relaxed);
 }
 
 impl<V: Clone + Send + Sync + 'static> Store<V> {
@@ -150,11 +167,12 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         compute: impl FnOnce() -> Result<V, X>,
     ) -> Result<V, X> {
         let me = crate::thread::id();
-        let key = call.digest();
+        let digest = call.digest();
+        let key = fold(digest);
         loop {
-            let step = match self.read_step(call, key, me) {
+            let step = match self.read_step(call, digest, me) {
                 Some(step) => step,
-                None => self.write_step(key, me),
+                None => self.write_step(digest, me),
             };
             match step {
                 Step::Hit(v) => {
@@ -172,13 +190,20 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                     }
                 }
                 Step::Compute(e) => return self.compute(key, e, compute),
+                Step::Bypass => {
+                    add_atomic(&self.misses);
+                    return compute();
+                }
             }
         }
     }
 
-    fn read_step(&'static self, call: CallKey, key: u128, me: u64) -> Option<Step<V>> {
+    fn read_step(&'static self, call: CallKey, digest: u128, me: u64) -> Option<Step<V>> {
         let inner = self.inner.read();
-        let e = inner.map.get(&key)?;
+        let e = inner.map.get(&fold(digest))?;
+        if e.key != digest {
+            return Some(Step::Bypass);
+        }
         if let Some(v) = self.hit(e) {
             // Under the read lock no removal can happen: the version is exact.
             let version = self.removals.load(Relaxed);
@@ -198,11 +223,15 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         Step::Wait(Arc::clone(e))
     }
 
-    fn write_step(&'static self, key: u128, me: u64) -> Step<V> {
+    fn write_step(&'static self, digest: u128, me: u64) -> Step<V> {
+        let key = fold(digest);
         // Allocated before locking, so the lock is held for less time.
-        let fresh = Arc::new(Entry::pending(self.clock.fetch_add(1, Relaxed), me));
+        let fresh = Arc::new(Entry::pending(digest, self.clock.fetch_add(1, Relaxed), me));
         let mut inner = self.inner.write();
         if let Some(e) = inner.map.get(&key) {
+            if e.key != digest {
+                return Step::Bypass;
+            }
             if let Some(v) = self.hit(e) {
                 return Step::Hit(v);
             }
@@ -220,7 +249,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
 
     fn compute<X>(
         &'static self,
-        key: u128,
+        key: u64,
         e: Arc<Entry<V>>,
         compute: impl FnOnce() -> Result<V, X>,
     ) -> Result<V, X> {
@@ -245,7 +274,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     /// Bookkeeping once a value lands in a bounded or expiring cache.
-    fn after_insert(&self, key: u128, e: &Arc<Entry<V>>) {
+    fn after_insert(&self, key: u64, e: &Arc<Entry<V>>) {
         let mut inner = self.inner.write();
         if !inner.map.get(&key).is_some_and(|cur| Arc::ptr_eq(cur, e)) {
             return; // cleared or forgotten while it ran
@@ -291,7 +320,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     /// Every way an entry leaves the map, but `clear`, goes through here.
-    fn remove_locked(&self, inner: &mut Inner<V>, key: u128) -> bool {
+    fn remove_locked(&self, inner: &mut Inner<V>, key: u64) -> bool {
         let gone = inner.map.remove(&key).is_some();
         if gone {
             add(&self.removals, 1);
@@ -301,7 +330,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     /// Nothing gets cached for `e`: take it out and let a waiter compute.
-    fn abandon(&self, key: u128, e: &Arc<Entry<V>>) {
+    fn abandon(&self, key: u64, e: &Arc<Entry<V>>) {
         {
             let mut inner = self.inner.write();
             if inner.map.get(&key).is_some_and(|cur| Arc::ptr_eq(cur, e)) {
@@ -333,10 +362,12 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         front::note_clear();
     }
 
-    /// Drops the entry for `key`, if any.
-    pub(crate) fn forget(&self, key: u128) -> bool {
+    /// Drops the entry for `digest`, if any.
+    pub(crate) fn forget(&self, digest: u128) -> bool {
         let mut inner = self.inner.write();
-        let gone = self.remove_locked(&mut inner, key);
+        let key = fold(digest);
+        let gone = inner.map.get(&key).is_some_and(|e| e.key == digest)
+            && self.remove_locked(&mut inner, key);
         if gone {
             front::note_clear();
         }
@@ -362,12 +393,44 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
 
 struct Abandon<'a, V: Clone + Send + Sync + 'static> {
     store: &'a Store<V>,
-    key: u128,
+    key: u64,
     entry: &'a Arc<Entry<V>>,
 }
 
 impl<V: Clone + Send + Sync + 'static> Drop for Abandon<'_, V> {
     fn drop(&mut self) {
         self.store.abandon(self.key, self.entry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::info::{Kind, Options};
+    use std::convert::Infallible;
+
+    fn store() -> &'static Store<u32> {
+        static INFO: FnInfo = FnInfo::new("tests", "f", Kind::Memo, 0, Options::new);
+        Box::leak(Box::new(Store::new(&INFO)))
+    }
+
+    fn call(s: &'static Store<u32>, digest: u128, v: u32) -> u32 {
+        match s.get_or_try::<Infallible>(CallKey::from(digest), || Ok(v)) {
+            Ok(v) => v,
+            Err(e) => match e {},
+        }
+    }
+
+    #[test]
+    fn keys_that_fold_alike_never_share_a_value() {
+        let s = store();
+        let (a, b) = (1u128, 1u128 << 64); // both fold to 1
+        assert_eq!(fold(a), fold(b));
+        assert_eq!(call(s, a, 10), 10);
+        assert_eq!(call(s, b, 20), 20, "b is computed, not served a's value");
+        assert_eq!(call(s, b, 30), 30, "and not cached in a's place");
+        assert_eq!(call(s, a, 99), 10, "a is still cached");
+        assert!(!s.forget(b));
+        assert!(s.forget(a));
     }
 }
