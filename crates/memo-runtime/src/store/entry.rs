@@ -1,18 +1,33 @@
-//! One key's entry: created when its computation starts (so that concurrent
-//! callers find something to wait on), filled once with the value, read
-//! without locks from then on.
+//! What a store holds per key.
+//!
+//! A value lives inline in the map slot, so a key computed once costs no
+//! allocation of its own. The first time a thread hits it through the shared
+//! path, it is moved into a `Shared` entry that per-thread fronts can hold, so
+//! that later hits need no lock. A computation under way is `Pending`; a
+//! `Flight` to park on is made only when a second caller comes to wait.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+/// A computed value with its expiry and LRU tick.
 pub(crate) struct Ready<V> {
     pub(crate) value: V,
     /// When it expires ([`now`] units), or 0 for never.
     pub(crate) expires: u64,
+    /// Last use, for LRU (only bounded caches maintain it).
+    pub(crate) tick: AtomicU64,
 }
 
 impl<V> Ready<V> {
+    pub(crate) fn new(value: V, ttl: Option<Duration>, tick: u64) -> Self {
+        Ready {
+            value,
+            expires: ttl.map_or(0, |t| now().saturating_add(t.as_nanos() as u64)),
+            tick: AtomicU64::new(tick),
+        }
+    }
+
     /// Not expired (a value without ttl never is).
     #[inline(always)]
     pub(crate) fn is_fresh(&self) -> bool {
@@ -20,51 +35,65 @@ impl<V> Ready<V> {
     }
 }
 
-pub(crate) struct Entry<V> {
-    /// Set once, by the computing thread, then read without locks.
-    pub(crate) ready: OnceLock<Ready<V>>,
-    /// The whole key digest (the map holds it folded).
-    pub(crate) key: u128,
-    /// Distinguishes this entry from a later one under the same key, for the
-    /// LRU and expiry queues' lazy deletion.
-    pub(crate) id: u64,
-    /// Last use, for LRU (only bounded caches maintain it).
-    pub(crate) tick: AtomicU64,
-    /// The thread computing it (a `thread::id`).
-    pub(crate) owner: u64,
-    /// The computation has ended, with or without a value.
-    done: AtomicBool,
-    waiters: AtomicU32,
+pub(crate) enum State<V> {
+    /// Being computed by thread `owner`.
+    Pending {
+        owner: u64,
+        flight: Option<std::sync::Arc<Flight<V>>>,
+    },
+    /// Computed, held in the map only.
+    Inline(Ready<V>),
+    /// Computed, and held by some thread's front too.
+    Shared(std::sync::Arc<Ready<V>>),
 }
 
-impl<V> Entry<V> {
-    pub(crate) fn pending(key: u128, id: u64, owner: u64) -> Self {
-        Entry {
-            ready: OnceLock::new(),
-            key,
-            id,
-            tick: AtomicU64::new(id),
-            owner,
-            done: AtomicBool::new(false),
-            waiters: AtomicU32::new(0),
+pub(crate) struct Slot<V> {
+    /// The whole key digest (the map holds it folded to 64 bits).
+    pub(crate) key: u128,
+    /// Tells this slot from a later one under the same key, for the LRU and
+    /// expiry queues' lazy deletion and for a computation to find its slot.
+    pub(crate) id: u64,
+    pub(crate) state: State<V>,
+}
+
+impl<V> Slot<V> {
+    #[inline(always)]
+    pub(crate) fn ready(&self) -> Option<&Ready<V>> {
+        match &self.state {
+            State::Inline(r) => Some(r),
+            State::Shared(r) => Some(r),
+            State::Pending { .. } => None,
         }
     }
+}
 
-    /// The value, if computed and not expired.
-    #[inline(always)]
-    pub(crate) fn fresh(&self) -> Option<&V> {
-        self.ready.get().filter(|r| r.is_fresh()).map(|r| &r.value)
+/// Where callers wait for a computation under way: they park on its address
+/// until it lands, then take its value.
+pub(crate) struct Flight<V> {
+    done: AtomicBool,
+    waiters: AtomicU32,
+    /// The value, for the waiters (even if a clear dropped the slot meanwhile).
+    pub(crate) value: OnceLock<V>,
+}
+
+impl<V> Flight<V> {
+    pub(crate) fn new() -> Self {
+        Flight {
+            done: AtomicBool::new(false),
+            waiters: AtomicU32::new(0),
+            value: OnceLock::new(),
+        }
     }
 
     fn park_key(&self) -> usize {
         self as *const Self as usize
     }
 
-    /// Blocks until the computation ends. The caller must keep the entry
-    /// alive (an `Arc`) and hold no lock.
+    /// Blocks until the flight lands. The caller must keep it alive (an
+    /// `Arc`) and hold no lock.
     pub(crate) fn wait(&self) {
         self.waiters.fetch_add(1, Ordering::SeqCst);
-        // SAFETY: the key is this entry's address, which the caller keeps
+        // SAFETY: the key is this flight's address, which the caller keeps
         // alive; `validate` only reads an atomic and cannot panic.
         unsafe {
             parking_lot_core::park(
@@ -78,12 +107,9 @@ impl<V> Entry<V> {
         }
     }
 
-    /// Ends the computation, with `value` or without, and wakes the waiters.
-    pub(crate) fn land(&self, value: Option<(V, Option<Duration>)>) {
-        if let Some((value, ttl)) = value {
-            let expires = ttl.map_or(0, |t| now().saturating_add(t.as_nanos() as u64));
-            let _ = self.ready.set(Ready { value, expires });
-        }
+    /// Ends the flight (its value, if any, already set) and wakes the
+    /// waiters. Call without holding a lock.
+    pub(crate) fn land(&self) {
         self.done.store(true, Ordering::SeqCst);
         if self.waiters.load(Ordering::SeqCst) > 0 {
             // SAFETY: as in `wait`.

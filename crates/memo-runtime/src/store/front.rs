@@ -11,7 +11,7 @@
 //! don't: a busy bounded cache must not make every other cache's hits sweep.
 //! An evicted value lingers in at most the 64 ways of a thread's front.)
 
-use super::entry::Entry;
+use super::entry::Ready;
 use crate::key::CallKey;
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -69,7 +69,7 @@ fn way(store: usize, key: CallKey) -> usize {
 pub(crate) fn lookup<V: 'static, R>(
     store: usize,
     key: CallKey,
-    hit: impl FnOnce(&Entry<V>) -> Option<R>,
+    hit: impl FnOnce(&Ready<V>) -> Option<R>,
 ) -> Option<R> {
     FRONT
         .try_with(|f| {
@@ -84,8 +84,8 @@ pub(crate) fn lookup<V: 'static, R>(
             }
             // SAFETY: `w.entry` points into `w._keep`, alive while `ways` is
             // borrowed, and ways under `store` are only ever filled by the
-            // `Store<V>` at that address, with an `Entry<V>`.
-            hit(unsafe { &*w.entry.cast::<Entry<V>>() })
+            // `Store<V>` at that address, with a `Ready<V>`.
+            hit(unsafe { &*w.entry.cast::<Ready<V>>() })
         })
         .ok()
         .flatten()
@@ -110,7 +110,7 @@ pub(crate) fn insert<V: Send + Sync + 'static>(
     removals: &'static AtomicU64,
     version: u64,
     key: CallKey,
-    entry: &Arc<Entry<V>>,
+    entry: &Arc<Ready<V>>,
 ) {
     let _ = FRONT.try_with(|f| {
         if let Ok(mut ways) = f.ways.try_borrow_mut() {

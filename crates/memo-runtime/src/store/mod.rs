@@ -12,45 +12,25 @@
 mod entry;
 mod front;
 mod lru;
+mod slots;
 
 use crate::info::FnInfo;
 use crate::key::CallKey;
 use crate::stats::{Stats, Striped};
-use entry::{now, Entry};
+use entry::{now, Flight, Ready, Slot, State};
 use lru::LruIndex;
-use parking_lot::RwLock;
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use parking_lot::{RwLock, RwLockWriteGuard};
+use slots::SlotMap;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Map keys are already uniformly distributed (folded digests): hashing them
-/// again would only cost time.
-#[derive(Default)]
-pub(crate) struct DigestHasher(u64);
-
-impl Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.0 ^= u64::from_le_bytes(b);
-        }
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = i;
-    }
-}
-
-/// The map is keyed by the digest folded to 64 bits, which halves its
-/// buckets; each entry keeps the whole 128-bit key, and a call whose key
-/// differs from the entry found under its fold (a 2^-64 event) is computed
-/// without being cached rather than served someone else's value.
-type Map<V> = HashMap<u64, Arc<Entry<V>>, BuildHasherDefault<DigestHasher>>;
+/// The map is keyed by the digest folded to 64 bits; each slot keeps the
+/// whole 128-bit key, and a call whose key differs from the slot found under
+/// its fold (a 2^-64 event) is computed without being cached rather than
+/// served someone else's value.
+type Map<V> = SlotMap<Slot<V>>;
 
 #[inline(always)]
 fn fold(key: u128) -> u64 {
@@ -58,12 +38,15 @@ fn fold(key: u128) -> u64 {
 }
 
 struct Inner<V> {
-    /// Computed entries and entries being computed.
+    /// Computed values and computations under way.
     map: Map<V>,
     lru: LruIndex,
-    /// `(expiry, map key, entry id)` in write order, for reaping entries
+    /// `(expiry, map key, slot id)` in write order, for reaping entries
     /// nobody asks for again.
     expiry: VecDeque<(u64, u64, u64)>,
+    /// Flights of computations whose slots a clear dropped, by slot id: their
+    /// waiters still get the value when it comes.
+    orphans: Vec<(u64, Arc<Flight<V>>)>,
 }
 
 /// The cache of one function (one instantiation, for a generic function).
@@ -80,14 +63,16 @@ pub struct Store<V> {
     /// Moves whenever an entry leaves the map: per-thread fronts filled
     /// before then are stale.
     removals: AtomicU64,
-    /// Entry ids and LRU ticks.
+    /// Slot ids and LRU ticks.
     clock: AtomicU64,
 }
 
 enum Step<V> {
     Hit(V),
-    Wait(Arc<Entry<V>>),
-    Compute(Arc<Entry<V>>),
+    /// A hit on a value held inline: give this thread's front a handle.
+    HitInline(V, u64),
+    Wait(Arc<Flight<V>>),
+    Compute(u64),
     /// Another key folds to the same map key: compute, cache nothing.
     Bypass,
 }
@@ -96,12 +81,6 @@ enum Step<V> {
 #[inline]
 fn add(c: &AtomicU64, n: u64) {
     c.store(c.load(Relaxed) + n, Relaxed);
-}
-
-/// `+= 1` for the same counters from outside the lock (the rare bypass).
-#[cold]
-fn add_atomic(c: &AtomicU64) {
-    c.fetch_add(1, Relaxed);
 }
 
 impl<V: Clone + Send + Sync + 'static> Store<V> {
@@ -115,6 +94,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 map: Map::default(),
                 lru: LruIndex::default(),
                 expiry: VecDeque::new(),
+                orphans: Vec::new(),
             }),
             hits: Striped::new(),
             misses: AtomicU64::new(0),
@@ -131,17 +111,14 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     #[inline(always)]
-    fn touch(&self, e: &Entry<V>) {
-        if self.max_entries.is_some() {
-            e.tick.store(self.clock.fetch_add(1, Relaxed), Relaxed);
+    fn hit(&self, r: &Ready<V>) -> Option<V> {
+        if !r.is_fresh() {
+            return None;
         }
-    }
-
-    #[inline(always)]
-    fn hit(&self, e: &Entry<V>) -> Option<V> {
-        let v = e.fresh()?;
-        self.touch(e);
-        Some(v.clone())
+        if self.max_entries.is_some() {
+            r.tick.store(self.clock.fetch_add(1, Relaxed), Relaxed);
+        }
+        Some(r.value.clone())
     }
 
     /// The cached value for `key`, or the result of `compute`: `Ok` is cached
@@ -153,7 +130,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         key: CallKey,
         compute: impl FnOnce() -> Result<V, X>,
     ) -> Result<V, X> {
-        if let Some(v) = front::lookup(self.addr(), key, |e: &Entry<V>| self.hit(e)) {
+        if let Some(v) = front::lookup(self.addr(), key, |r: &Ready<V>| self.hit(r)) {
             self.hits.bump();
             return Ok(v);
         }
@@ -168,7 +145,6 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     ) -> Result<V, X> {
         let me = crate::thread::id();
         let digest = call.digest();
-        let key = fold(digest);
         loop {
             let step = match self.read_step(call, digest, me) {
                 Some(step) => step,
@@ -179,19 +155,24 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                     self.hits.bump();
                     return Ok(v);
                 }
-                Step::Wait(e) => {
-                    e.wait();
-                    // Its value, even if a clear dropped the entry meanwhile;
+                Step::HitInline(v, id) => {
+                    self.hits.bump();
+                    self.share(call, fold(digest), id);
+                    return Ok(v);
+                }
+                Step::Wait(flight) => {
+                    flight.wait();
+                    // Its value, even if a clear dropped the slot meanwhile;
                     // without one (the computation failed), look again and
                     // perhaps compute it ourselves.
-                    if let Some(v) = e.fresh() {
+                    if let Some(v) = flight.value.get() {
                         self.hits.bump();
                         return Ok(v.clone());
                     }
                 }
-                Step::Compute(e) => return self.compute(key, e, compute),
+                Step::Compute(id) => return self.compute(fold(digest), id, compute),
                 Step::Bypass => {
-                    add_atomic(&self.misses);
+                    self.misses.fetch_add(1, Relaxed);
                     return compute();
                 }
             }
@@ -200,108 +181,212 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
 
     fn read_step(&'static self, call: CallKey, digest: u128, me: u64) -> Option<Step<V>> {
         let inner = self.inner.read();
-        let e = inner.map.get(&fold(digest))?;
-        if e.key != digest {
+        let slot = inner.map.get(&fold(digest))?;
+        if slot.key != digest {
             return Some(Step::Bypass);
         }
-        if let Some(v) = self.hit(e) {
-            // Under the read lock no removal can happen: the version is exact.
-            let version = self.removals.load(Relaxed);
-            front::insert(self.addr(), &self.removals, version, call, e);
-            return Some(Step::Hit(v));
+        match &slot.state {
+            State::Shared(r) => {
+                let v = self.hit(r)?;
+                // Under the read lock no removal can happen: the version is exact.
+                front::insert(
+                    self.addr(),
+                    &self.removals,
+                    self.removals.load(Relaxed),
+                    call,
+                    r,
+                );
+                Some(Step::Hit(v))
+            }
+            State::Inline(r) => Some(Step::HitInline(self.hit(r)?, slot.id)),
+            State::Pending { owner, flight } => {
+                self.check_reentry(*owner, me);
+                // Without a flight to wait on yet, the write lock makes one.
+                flight.as_ref().map(|f| Step::Wait(Arc::clone(f)))
+            }
         }
-        if e.ready.get().is_some() {
-            return None; // expired: replace it under the write lock
-        }
-        Some(self.wait_on(e, me))
     }
 
-    fn wait_on(&self, e: &Arc<Entry<V>>, me: u64) -> Step<V> {
-        if e.owner == me {
+    fn check_reentry(&self, owner: u64, me: u64) {
+        if owner == me {
             self.reentered();
         }
-        Step::Wait(Arc::clone(e))
+    }
+
+    /// Moves an inline value into a handle this thread's front can keep, so
+    /// its next hits take no lock. Once per key (and only for keys hit again).
+    #[cold]
+    fn share(&'static self, call: CallKey, key: u64, id: u64) {
+        let mut inner = self.inner.write();
+        let Some(slot) = inner.map.get_mut(&key) else {
+            return;
+        };
+        if slot.id != id {
+            return;
+        }
+        if let State::Inline(_) = slot.state {
+            let placeholder = State::Pending {
+                owner: 0,
+                flight: None,
+            };
+            if let State::Inline(r) = std::mem::replace(&mut slot.state, placeholder) {
+                slot.state = State::Shared(Arc::new(r));
+            }
+        }
+        if let State::Shared(r) = &slot.state {
+            front::insert(
+                self.addr(),
+                &self.removals,
+                self.removals.load(Relaxed),
+                call,
+                r,
+            );
+        }
     }
 
     fn write_step(&'static self, digest: u128, me: u64) -> Step<V> {
         let key = fold(digest);
-        // Allocated before locking, so the lock is held for less time.
-        let fresh = Arc::new(Entry::pending(digest, self.clock.fetch_add(1, Relaxed), me));
         let mut inner = self.inner.write();
-        if let Some(e) = inner.map.get(&key) {
-            if e.key != digest {
+        if let Some(slot) = inner.map.get_mut(&key) {
+            if slot.key != digest {
                 return Step::Bypass;
             }
-            if let Some(v) = self.hit(e) {
-                return Step::Hit(v);
+            match &mut slot.state {
+                State::Pending { owner, flight } => {
+                    self.check_reentry(*owner, me);
+                    let f = flight.get_or_insert_with(|| Arc::new(Flight::new()));
+                    return Step::Wait(Arc::clone(f));
+                }
+                State::Inline(r) => {
+                    if let Some(v) = self.hit(r) {
+                        return Step::Hit(v);
+                    }
+                }
+                State::Shared(r) => {
+                    if let Some(v) = self.hit(r) {
+                        return Step::Hit(v);
+                    }
+                }
             }
-            if e.ready.get().is_none() {
-                return self.wait_on(e, me);
-            }
+            // Expired: replace it.
             self.remove_locked(&mut inner, key);
             add(&self.evictions, 1);
         }
-        inner.map.insert(key, Arc::clone(&fresh));
+        let id = self.clock.fetch_add(1, Relaxed);
+        let state = State::Pending {
+            owner: me,
+            flight: None,
+        };
+        inner.map.insert(
+            key,
+            Slot {
+                key: digest,
+                id,
+                state,
+            },
+        );
         self.entries.store(inner.map.len(), Relaxed);
         add(&self.misses, 1);
-        Step::Compute(fresh)
+        Step::Compute(id)
     }
 
     fn compute<X>(
         &'static self,
         key: u64,
-        e: Arc<Entry<V>>,
+        id: u64,
         compute: impl FnOnce() -> Result<V, X>,
     ) -> Result<V, X> {
         // Dropped without being disarmed when `compute` panics.
         let guard = Abandon {
             store: self,
             key,
-            entry: &e,
+            id,
         };
         let out = compute();
         std::mem::forget(guard);
         match &out {
-            Ok(v) => {
-                e.land(Some((v.clone(), self.ttl)));
-                if self.max_entries.is_some() || self.ttl.is_some() {
-                    self.after_insert(key, &e);
-                }
-            }
-            Err(_) => self.abandon(key, &e),
+            Ok(v) => self.finish(key, id, Some(v.clone())),
+            Err(_) => self.finish(key, id, None),
         }
         out
     }
 
-    /// Bookkeeping once a value lands in a bounded or expiring cache.
-    fn after_insert(&self, key: u64, e: &Arc<Entry<V>>) {
-        let mut inner = self.inner.write();
-        if !inner.map.get(&key).is_some_and(|cur| Arc::ptr_eq(cur, e)) {
-            return; // cleared or forgotten while it ran
+    /// Ends computation `id`: stores its value if it has one and its slot is
+    /// still there (a clear while it ran means the value is not kept), takes
+    /// the slot out if not, and wakes the waiters.
+    fn finish(&self, key: u64, id: u64, value: Option<V>) {
+        let flight = {
+            let mut inner = self.inner.write();
+            let Some(slot) = inner.map.get_mut(&key).filter(|s| s.id == id) else {
+                // Cleared while it ran: nothing is stored, but whoever waits
+                // gets the value.
+                let orphan = inner.orphans.iter().position(|(o, _)| *o == id);
+                let flight = orphan.map(|i| inner.orphans.swap_remove(i).1);
+                drop(inner);
+                if let Some(f) = flight {
+                    if let Some(v) = value {
+                        let _ = f.value.set(v);
+                    }
+                    f.land();
+                }
+                return;
+            };
+            let flight = match &mut slot.state {
+                State::Pending { flight, .. } => flight.take(),
+                _ => None,
+            };
+            match value {
+                Some(value) => {
+                    if let Some(f) = &flight {
+                        let _ = f.value.set(value.clone());
+                    }
+                    let ready = Ready::new(value, self.ttl, id);
+                    let expires = ready.expires;
+                    slot.state = State::Inline(ready);
+                    self.after_insert(&mut inner, key, id, expires);
+                }
+                None => {
+                    inner.map.remove(&key);
+                    self.entries.store(inner.map.len(), Relaxed);
+                }
+            }
+            flight
+        };
+        if let Some(f) = flight {
+            f.land();
         }
+    }
+
+    /// Bookkeeping once a value lands: LRU bound and expiry queue.
+    fn after_insert(
+        &self,
+        inner: &mut RwLockWriteGuard<'_, Inner<V>>,
+        key: u64,
+        id: u64,
+        expires: u64,
+    ) {
         if let Some(max) = self.max_entries {
-            inner.lru.push(e.id, key, e.id);
+            inner.lru.push(id, key, id);
             while inner.map.len() > max {
-                let Inner { map, lru, .. } = &mut *inner;
+                let Inner { map, lru, .. } = &mut **inner;
                 let victim = lru.pop_victim(|k| {
-                    map.get(&k)
-                        .filter(|v| v.ready.get().is_some())
-                        .map(|v| (v.id, v.tick.load(Relaxed)))
+                    let s = map.get(&k)?;
+                    s.ready().map(|r| (s.id, r.tick.load(Relaxed)))
                 });
                 match victim {
                     Some(k) => {
-                        self.remove_locked(&mut inner, k);
+                        self.remove_locked(inner, k);
                         add(&self.evictions, 1);
                     }
                     None => break,
                 }
             }
-            let Inner { map, lru, .. } = &mut *inner;
-            lru.compact(map.len(), |k, id| map.get(&k).is_some_and(|v| v.id == id));
+            let Inner { map, lru, .. } = &mut **inner;
+            lru.compact(map.len(), |k, id| map.get(&k).is_some_and(|s| s.id == id));
         }
-        if let Some(r) = e.ready.get().filter(|r| r.expires != 0) {
-            self.reap_expired(&mut inner);
-            inner.expiry.push_back((r.expires, key, e.id));
+        if expires != 0 {
+            self.reap_expired(inner);
+            inner.expiry.push_back((expires, key, id));
         }
     }
 
@@ -312,32 +397,27 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 break;
             }
             inner.expiry.pop_front();
-            if inner.map.get(&key).is_some_and(|e| e.id == id) {
+            if inner
+                .map
+                .get(&key)
+                .is_some_and(|s| s.id == id && s.ready().is_some())
+            {
                 self.remove_locked(inner, key);
                 add(&self.evictions, 1);
             }
         }
     }
 
-    /// Every way an entry leaves the map, but `clear`, goes through here.
+    /// Takes a computed value out. Every way one leaves the map, but `clear`,
+    /// goes through here.
     fn remove_locked(&self, inner: &mut Inner<V>, key: u64) -> bool {
-        let gone = inner.map.remove(&key).is_some();
-        if gone {
-            add(&self.removals, 1);
-            self.entries.store(inner.map.len(), Relaxed);
+        if !inner.map.get(&key).is_some_and(|s| s.ready().is_some()) {
+            return false; // absent, or being computed: that is not ours to drop
         }
-        gone
-    }
-
-    /// Nothing gets cached for `e`: take it out and let a waiter compute.
-    fn abandon(&self, key: u64, e: &Arc<Entry<V>>) {
-        {
-            let mut inner = self.inner.write();
-            if inner.map.get(&key).is_some_and(|cur| Arc::ptr_eq(cur, e)) {
-                self.remove_locked(&mut inner, key);
-            }
-        }
-        e.land(None);
+        inner.map.remove(&key);
+        add(&self.removals, 1);
+        self.entries.store(inner.map.len(), Relaxed);
+        true
     }
 
     #[cold]
@@ -354,7 +434,15 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// (and whoever waits on them) but are not stored.
     pub(crate) fn clear(&self) {
         let mut inner = self.inner.write();
-        inner.map.clear();
+        let Inner { map, orphans, .. } = &mut *inner;
+        for slot in map.drain() {
+            if let State::Pending {
+                flight: Some(f), ..
+            } = slot.state
+            {
+                orphans.push((slot.id, f));
+            }
+        }
         inner.lru.clear();
         inner.expiry.clear();
         add(&self.removals, 1);
@@ -362,11 +450,11 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         front::note_clear();
     }
 
-    /// Drops the entry for `digest`, if any.
+    /// Drops the value for `digest`, if there is one.
     pub(crate) fn forget(&self, digest: u128) -> bool {
         let mut inner = self.inner.write();
         let key = fold(digest);
-        let gone = inner.map.get(&key).is_some_and(|e| e.key == digest)
+        let gone = inner.map.get(&key).is_some_and(|s| s.key == digest)
             && self.remove_locked(&mut inner, key);
         if gone {
             front::note_clear();
@@ -394,12 +482,12 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
 struct Abandon<'a, V: Clone + Send + Sync + 'static> {
     store: &'a Store<V>,
     key: u64,
-    entry: &'a Arc<Entry<V>>,
+    id: u64,
 }
 
 impl<V: Clone + Send + Sync + 'static> Drop for Abandon<'_, V> {
     fn drop(&mut self) {
-        self.store.abandon(self.key, self.entry);
+        self.store.finish(self.key, self.id, None);
     }
 }
 
