@@ -411,7 +411,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// Takes a computed value out. Every way one leaves the map, but `clear`,
     /// goes through here.
     fn remove_locked(&self, inner: &mut Inner<V>, key: u64) -> bool {
-        if !inner.map.get(&key).is_some_and(|s| s.ready().is_some()) {
+        if inner.map.get(&key).is_none_or(|s| s.ready().is_none()) {
             return false; // absent, or being computed: that is not ours to drop
         }
         inner.map.remove(&key);
