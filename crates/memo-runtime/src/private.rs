@@ -193,9 +193,6 @@ pub fn singleton_arc_result<T: SingletonValue + ?Sized, E>(
     cache.store::<Arc<T>>().get_or_try(key.into(), body)
 }
 
-/// Points a return type error at the user's return type.
-#[inline(always)]
-pub fn assert_singleton_value<T: SingletonValue + ?Sized>() {}
 
 // ---- companions -------------------------------------------------------------
 

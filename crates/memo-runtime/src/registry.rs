@@ -79,11 +79,6 @@ impl FnCache {
         }
     }
 
-    /// The function's identity.
-    pub fn info(&self) -> &FnInfo {
-        &self.info
-    }
-
     /// The store for values of type `V`, created on first use.
     #[inline]
     pub fn store<V: Clone + Send + Sync + 'static>(&'static self) -> &'static Store<V> {
