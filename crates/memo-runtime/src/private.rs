@@ -193,7 +193,6 @@ pub fn singleton_arc_result<T: SingletonValue + ?Sized, E>(
     cache.store::<Arc<T>>().get_or_try(key.into(), body)
 }
 
-
 // ---- companions -------------------------------------------------------------
 
 /// `f_clear()`.

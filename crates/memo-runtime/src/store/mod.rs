@@ -214,10 +214,14 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     /// Moves an inline value into a handle this thread's front can keep, so
-    /// its next hits take no lock. Once per key (and only for keys hit again).
+    /// its next hits take no lock. Once per key, and only for keys hit again.
+    /// A hit never waits for the write lock: if another thread holds the map
+    /// lock, the move is left to a later hit.
     #[cold]
     fn share(&'static self, call: CallKey, key: u64, id: u64) {
-        let mut inner = self.inner.write();
+        let Some(mut inner) = self.inner.try_write() else {
+            return;
+        };
         let Some(slot) = inner.map.get_mut(&key) else {
             return;
         };
