@@ -252,3 +252,64 @@ fn clearing_during_a_computation_strands_no_waiter() {
     assert_eq!(cleared_midway(5), 5);
     assert_eq!(CLEARED_RUNS.get(), 2);
 }
+
+#[memo(max_entries = 8)]
+fn chaotic(x: u64) -> Result<u64, String> {
+    // Slow enough that callers overlap; fails in a few ways.
+    thread::sleep(Duration::from_micros(50));
+    match x % 7 {
+        0 => Err(format!("{x} is unlucky")),
+        3 if x % 2 == 1 => panic!("{x} panics"),
+        _ => Ok(x * 10),
+    }
+}
+
+#[test]
+fn a_storm_of_calls_clears_errors_and_panics_ends_with_every_caller_answered() {
+    // The storm's own panics are expected: keep them out of the test output.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let expected = info
+            .payload()
+            .downcast_ref::<String>()
+            .is_some_and(|m| m.ends_with(" panics"));
+        if !expected {
+            default_hook(info);
+        }
+    }));
+    let (done_tx, done_rx) = mpsc::channel();
+    let storm = thread::spawn(move || {
+        thread::scope(|s| {
+            for t in 0..4u64 {
+                s.spawn(move || {
+                    for i in 0..3_000u64 {
+                        let x = (i * 7 + t * 13) % 24;
+                        let got = std::panic::catch_unwind(|| chaotic(x));
+                        match (x % 7, got) {
+                            (0, Ok(r)) => assert_eq!(r, Err(format!("{x} is unlucky"))),
+                            (3, Err(_)) if x % 2 == 1 => {}
+                            (_, Ok(r)) => assert_eq!(r, Ok(x * 10), "key {x}"),
+                            (_, Err(_)) => panic!("key {x} panicked unexpectedly"),
+                        }
+                        match (t, i % 500) {
+                            (0, 0) => chaotic_clear(),
+                            (1, 250) => {
+                                chaotic_forget(x);
+                            }
+                            _ => {}
+                        }
+                    }
+                });
+            }
+        });
+        done_tx.send(()).unwrap();
+    });
+    // Bounded: a stuck caller fails the test instead of hanging it.
+    done_rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("every caller finished");
+    storm.join().unwrap();
+    let s = chaotic_stats();
+    assert!(s.entries <= 8, "{s:?}");
+    assert_eq!(s.hits + s.misses, 12_000, "{s:?}");
+}
