@@ -241,3 +241,34 @@ fn a_panicking_body_propagates_its_payload() {
         Some("boom 5")
     );
 }
+
+static MODEL_RUNS: Runs = Runs::new();
+
+#[memo(max_entries = 3)]
+fn lru3(x: u32) -> u32 {
+    MODEL_RUNS.hit();
+    x
+}
+
+#[test]
+fn max_entries_matches_a_reference_lru_on_a_long_sequence() {
+    let mut model: std::collections::VecDeque<u32> = Default::default();
+    let mut seed = 0x2545_f491_u32;
+    for step in 0..5_000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let x = seed % 6;
+        let expect_hit = model.contains(&x);
+        model.retain(|&k| k != x);
+        model.push_back(x);
+        if model.len() > 3 {
+            model.pop_front();
+        }
+        let before = MODEL_RUNS.get();
+        assert_eq!(lru3(x), x);
+        let was_hit = MODEL_RUNS.get() == before;
+        assert_eq!(was_hit, expect_hit, "step {step}: key {x}, model {model:?}");
+    }
+    assert_eq!(lru3_stats().entries, 3);
+}

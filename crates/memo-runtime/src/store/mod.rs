@@ -63,8 +63,10 @@ pub struct Store<V> {
     /// Moves whenever an entry leaves the map: per-thread fronts filled
     /// before then are stale.
     removals: AtomicU64,
-    /// Slot ids and LRU ticks.
+    /// LRU ticks (bumped by readers too).
     clock: AtomicU64,
+    /// Slot ids (written under the write lock only).
+    next_id: AtomicU64,
 }
 
 enum Step<V> {
@@ -102,6 +104,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             entries: AtomicUsize::new(0),
             removals: AtomicU64::new(0),
             clock: AtomicU64::new(1),
+            next_id: AtomicU64::new(1),
         }
     }
 
@@ -276,7 +279,8 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             self.remove_locked(&mut inner, key);
             add(&self.evictions, 1);
         }
-        let id = self.clock.fetch_add(1, Relaxed);
+        let id = self.next_id.load(Relaxed);
+        add(&self.next_id, 1);
         let state = State::Pending {
             owner: me,
             flight: None,
@@ -344,10 +348,15 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                     if let Some(f) = &flight {
                         let _ = f.value.set(value.clone());
                     }
-                    let ready = Ready::new(value, self.ttl, id);
+                    // A fresh LRU tick (same clock as hits), in bounded caches only.
+                    let tick = match self.max_entries {
+                        Some(_) => self.clock.fetch_add(1, Relaxed),
+                        None => 0,
+                    };
+                    let ready = Ready::new(value, self.ttl, tick);
                     let expires = ready.expires;
                     slot.state = State::Inline(ready);
-                    self.after_insert(&mut inner, key, id, expires);
+                    self.after_insert(&mut inner, key, id, tick, expires);
                 }
                 None => {
                     inner.map.remove(&key);
@@ -367,10 +376,11 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         inner: &mut RwLockWriteGuard<'_, Inner<V>>,
         key: u64,
         id: u64,
+        tick: u64,
         expires: u64,
     ) {
         if let Some(max) = self.max_entries {
-            inner.lru.push(id, key, id);
+            inner.lru.push(tick, key, id);
             while inner.map.len() > max {
                 let Inner { map, lru, .. } = &mut **inner;
                 let victim = lru.pop_victim(|k| {
