@@ -75,7 +75,7 @@ pub struct Stats {
     pub hits: u64,
     /// Calls that ran the body (including ones whose `Err` was not cached).
     pub misses: u64,
-    /// Values held right now.
+    /// Keys held right now (including ones whose value is being computed).
     pub entries: usize,
     /// Values dropped to respect `max_entries` or because their `ttl` passed.
     pub evictions: u64,
