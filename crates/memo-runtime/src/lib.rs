@@ -187,7 +187,15 @@ pub mod memo {
     /// zero (entries stay).
     ///
     /// ```
-    /// memo_runtime::memo::reset_stats();
+    /// use memo_runtime::memo;
+    ///
+    /// #[memo]
+    /// fn counted(x: u8) -> u8 { x }
+    ///
+    /// counted(1);
+    /// memo::reset_stats();
+    /// let s = counted_stats();
+    /// assert_eq!((s.misses, s.entries), (0, 1));
     /// ```
     pub fn reset_stats() {
         registry::reset_counters_kind(Kind::Memo);
@@ -237,7 +245,15 @@ pub mod singleton {
     /// Sets the counters of every `#[singleton]` function back to zero.
     ///
     /// ```
-    /// memo_runtime::singleton::reset_stats();
+    /// use memo_runtime::singleton;
+    ///
+    /// #[singleton]
+    /// fn shared() -> u8 { 1 }
+    ///
+    /// shared();
+    /// shared();
+    /// singleton::reset_stats();
+    /// assert_eq!(shared_stats().hits, 0);
     /// ```
     pub fn reset_stats() {
         registry::reset_counters_kind(Kind::Singleton);

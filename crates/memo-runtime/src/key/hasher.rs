@@ -153,17 +153,15 @@ impl KeyHasher {
                 return;
             }
         }
-        let state = self.spill.get_or_insert_with(|| Box::new(Xxh3::new()));
-        // SAFETY: as in `held`; borrowed separately from `spill`.
-        state.update(unsafe {
-            std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), self.len)
-        });
+        let mut state = self.spill.take().unwrap_or_else(|| Box::new(Xxh3::new()));
+        state.update(self.held());
         self.len = 0;
         if bytes.len() <= BUF {
             self.put(bytes);
         } else {
             state.update(bytes);
         }
+        self.spill = Some(state);
     }
 
     /// Appends a length (or count) as an unsigned LEB128 varint, so short
@@ -289,11 +287,10 @@ impl KeyHasher {
     }
 
     #[cold]
-    fn finish_big(self) -> u128 {
-        match &self.spill {
+    fn finish_big(mut self) -> u128 {
+        match self.spill.take() {
             None => xxh3_128(self.held()),
-            Some(state) => {
-                let mut state = state.clone();
+            Some(mut state) => {
                 state.update(self.held());
                 state.digest128()
             }

@@ -191,14 +191,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         match &slot.state {
             State::Shared(r) => {
                 let v = self.hit(r)?;
-                // Under the read lock no removal can happen: the version is exact.
-                front::insert(
-                    self.addr(),
-                    &self.removals,
-                    self.removals.load(Relaxed),
-                    call,
-                    r,
-                );
+                self.remember(call, r);
                 Some(Step::Hit(v))
             }
             State::Inline(r) => Some(Step::HitInline(self.hit(r)?, slot.id)),
@@ -241,14 +234,20 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             }
         }
         if let State::Shared(r) = &slot.state {
-            front::insert(
-                self.addr(),
-                &self.removals,
-                self.removals.load(Relaxed),
-                call,
-                r,
-            );
+            self.remember(call, r);
         }
+    }
+
+    /// Gives this thread's front a handle to `r`. Call with the map lock held
+    /// (read or write): no removal can happen then, so the version is exact.
+    fn remember(&'static self, call: CallKey, r: &Arc<Ready<V>>) {
+        front::insert(
+            self.addr(),
+            &self.removals,
+            self.removals.load(Relaxed),
+            call,
+            r,
+        );
     }
 
     fn write_step(&'static self, digest: u128, me: u64) -> Step<V> {
@@ -258,22 +257,14 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             if slot.key != digest {
                 return Step::Bypass;
             }
-            match &mut slot.state {
-                State::Pending { owner, flight } => {
-                    self.check_reentry(*owner, me);
-                    let f = flight.get_or_insert_with(|| Arc::new(Flight::new()));
-                    return Step::Wait(Arc::clone(f));
-                }
-                State::Inline(r) => {
-                    if let Some(v) = self.hit(r) {
-                        return Step::Hit(v);
-                    }
-                }
-                State::Shared(r) => {
-                    if let Some(v) = self.hit(r) {
-                        return Step::Hit(v);
-                    }
-                }
+            if let State::Pending { owner, flight } = &mut slot.state {
+                self.check_reentry(*owner, me);
+                let f = flight.get_or_insert_with(|| Arc::new(Flight::new()));
+                return Step::Wait(Arc::clone(f));
+            }
+            // Landed since the read look-up.
+            if let Some(v) = slot.ready().and_then(|r| self.hit(r)) {
+                return Step::Hit(v);
             }
             // Expired: replace it.
             self.remove_locked(&mut inner, key);
