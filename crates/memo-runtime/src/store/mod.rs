@@ -137,6 +137,23 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             self.hits.bump();
             return Ok(v);
         }
+        self.get_or_try_slow(key, || compute().map(|v| (v, None)))
+    }
+
+    /// [`get_or_try`](Self::get_or_try) for a `compute` that may shorten its
+    /// value's life: `(value, Some(d))` expires after `d` if that is sooner
+    /// than the store's ttl (a value read back from disk keeps only what was
+    /// left of its ttl).
+    #[inline(always)]
+    pub fn get_or_try_expiring<X>(
+        &'static self,
+        key: CallKey,
+        compute: impl FnOnce() -> Result<(V, Option<Duration>), X>,
+    ) -> Result<V, X> {
+        if let Some(v) = front::lookup(self.addr(), key, |r: &Ready<V>| self.hit(r)) {
+            self.hits.bump();
+            return Ok(v);
+        }
         self.get_or_try_slow(key, compute)
     }
 
@@ -144,7 +161,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     fn get_or_try_slow<X>(
         &'static self,
         call: CallKey,
-        compute: impl FnOnce() -> Result<V, X>,
+        compute: impl FnOnce() -> Result<(V, Option<Duration>), X>,
     ) -> Result<V, X> {
         let me = crate::thread::id();
         let digest = call.digest();
@@ -176,7 +193,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 Step::Compute(id) => return self.compute(fold(digest), id, compute),
                 Step::Bypass => {
                     self.misses.fetch_add(1, Relaxed);
-                    return compute();
+                    return compute().map(|(v, _)| v);
                 }
             }
         }
@@ -293,7 +310,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         &'static self,
         key: u64,
         id: u64,
-        compute: impl FnOnce() -> Result<V, X>,
+        compute: impl FnOnce() -> Result<(V, Option<Duration>), X>,
     ) -> Result<V, X> {
         // Dropped without being disarmed when `compute` panics.
         let guard = Abandon {
@@ -303,17 +320,22 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         };
         let out = compute();
         std::mem::forget(guard);
-        match &out {
-            Ok(v) => self.finish(key, id, Some(v.clone())),
-            Err(_) => self.finish(key, id, None),
+        match out {
+            Ok((v, life)) => {
+                self.finish(key, id, Some((v.clone(), life)));
+                Ok(v)
+            }
+            Err(e) => {
+                self.finish(key, id, None);
+                Err(e)
+            }
         }
-        out
     }
 
     /// Ends computation `id`: stores its value if it has one and its slot is
     /// still there (a clear while it ran means the value is not kept), takes
     /// the slot out if not, and wakes the waiters.
-    fn finish(&self, key: u64, id: u64, value: Option<V>) {
+    fn finish(&self, key: u64, id: u64, value: Option<(V, Option<Duration>)>) {
         let flight = {
             let mut inner = self.inner.write();
             let Some(slot) = inner.map.get_mut(&key).filter(|s| s.id == id) else {
@@ -323,7 +345,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 let flight = orphan.map(|i| inner.orphans.swap_remove(i).1);
                 drop(inner);
                 if let Some(f) = flight {
-                    if let Some(v) = value {
+                    if let Some((v, _)) = value {
                         let _ = f.value.set(v);
                     }
                     f.land();
@@ -335,7 +357,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 _ => None,
             };
             match value {
-                Some(value) => {
+                Some((value, life)) => {
                     if let Some(f) = &flight {
                         let _ = f.value.set(value.clone());
                     }
@@ -344,7 +366,11 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                         Some(_) => self.clock.fetch_add(1, Relaxed),
                         None => 0,
                     };
-                    let ready = Ready::new(value, self.ttl, tick);
+                    let ttl = match (self.ttl, life) {
+                        (Some(t), Some(l)) => Some(t.min(l)),
+                        (t, l) => t.or(l),
+                    };
+                    let ready = Ready::new(value, ttl, tick);
                     let expires = ready.expires;
                     slot.state = State::Inline(ready);
                     self.after_insert(&mut inner, key, id, tick, expires);
