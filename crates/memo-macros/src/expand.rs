@@ -49,10 +49,27 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
     } else {
         quote!({ #(#destructure)* #block })
     };
-    let body_ret = match &sig.output {
-        ReturnType::Type(_, ty) if !contains_impl_trait(ty) => quote!(-> #ty),
-        ReturnType::Default => quote!(-> ()),
-        _ => quote!(),
+    let declared = match &sig.output {
+        ReturnType::Type(_, ty) if !contains_impl_trait(ty) => Some(quote!(#ty)),
+        ReturnType::Default => Some(quote!(())),
+        _ => None,
+    };
+    let body_fn = if model.is_async {
+        // An async block can't name its output type; the `let` does, so that
+        // `?` and `return` inside the body infer what they did in the fn.
+        match &declared {
+            Some(ty) => quote! {
+                #[allow(clippy::let_and_return)]
+                let __memo_body = async move {
+                    let __memo_ret: #ty = #body;
+                    __memo_ret
+                };
+            },
+            None => quote!(let __memo_body = async move #body;),
+        }
+    } else {
+        let ret = declared.as_ref().map(|ty| quote!(-> #ty));
+        quote!(let __memo_body = move || #ret #body;)
     };
     let ret_span = match &sig.output {
         ReturnType::Type(_, ty) => syn::spanned::Spanned::span(ty),
@@ -60,25 +77,56 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
     };
     // rustc puts a `#[singleton]` type that is not thread-safe on the call:
     // make the call cover the return type.
+    let suffix = if model.is_async { "_async" } else { "" };
+    // An unmet bound on the value type is found again where the runtime's
+    // future is awaited: report that on the return type too.
+    let dot_await = model.is_async.then(|| quote_spanned!(ret_span=> .await));
     let singleton_call = |f: &str| {
-        let f = Ident::new(f, Span::call_site());
+        let f = Ident::new(&format!("{f}{suffix}"), Span::call_site());
         let args = quote!(&__MEMO_CACHE, __memo_key, __memo_body);
-        match &sig.output {
+        let call = match &sig.output {
             ReturnType::Type(_, ty) => call_spanning(&**ty, &f, args),
             ReturnType::Default => call_spanning(name, &f, args),
-        }
+        };
+        quote!(#call #dot_await)
     };
+    let probe = Ident::new(&format!("probe{suffix}"), ret_span);
+    // A sync body that makes a future would cache the future: refused on the
+    // return type. (`Probe` resolves `ReturnsFuture` only for futures.)
+    let not_a_future = (!model.is_async).then(|| {
+        let over: &dyn ToTokens = match &sig.output {
+            ReturnType::Type(_, ty) => ty,
+            ReturnType::Default => name,
+        };
+        // The argument too spans the return type: rustc points at it.
+        let (first, last) = first_last(over);
+        let head =
+            quote_spanned!(first=> (&::memo_runtime::__private::probe(&__memo_body)).returns);
+        let mut tail =
+            proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, TokenStream::new());
+        tail.set_span(last);
+        let check = Ident::new("not_a_future", Span::call_site());
+        let call = call_spanning(over, &check, quote!(#head #tail));
+        quote! {{
+            use #rt::{ReturnsFuture as _, ReturnsValue as _};
+            #call;
+        }}
+    });
 
     let call = match &model.ret {
         ReturnShape::Memo => {
             // A value that can't be cached is reported on the receiver of
             // `.memo(..)`: give it the return type's span.
-            let mode =
-                quote_spanned!(ret_span=> (&::memo_runtime::__private::probe(&__memo_body)).mode());
-            let memo = quote_spanned!(ret_span=> memo);
+            let mode = quote_spanned!(ret_span=> (&::memo_runtime::__private::#probe(&__memo_body)).mode());
+            let memo = Ident::new(&format!("memo{suffix}"), ret_span);
+            let mut args = proc_macro2::Group::new(
+                proc_macro2::Delimiter::Parenthesis,
+                quote!(&__MEMO_CACHE, __memo_key, __memo_body),
+            );
+            args.set_span(ret_span);
             quote! {{
                 use #rt::{ViaPlain as _, ViaResult as _};
-                #mode.#memo(&__MEMO_CACHE, __memo_key, __memo_body)
+                #mode.#memo #args #dot_await
             }}
         }
         ReturnShape::Plain { arc } => {
@@ -114,7 +162,8 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
             ));
             let __memo_key: #rt::CallKey = #key;
             #[allow(unused_mut)]
-            let __memo_body = move || #body_ret #body;
+            #body_fn
+            #not_a_future
             #call
         }
         #companions
@@ -238,13 +287,19 @@ fn hash_param(p: &Param, for_forget: bool) -> Option<TokenStream> {
 /// `over` to its last, so that an error rustc reports on the call covers
 /// exactly `over`.
 fn call_spanning(over: &dyn ToTokens, f: &Ident, args: TokenStream) -> TokenStream {
-    let mut tokens = over.to_token_stream().into_iter();
-    let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
-    let last = tokens.last().map_or(first, |t| t.span());
+    let (first, last) = first_last(over);
     let f = Ident::new(&f.to_string(), last);
     let mut args = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, args);
     args.set_span(last);
     quote_spanned!(first=> ::memo_runtime::__private::#f #args)
+}
+
+/// The spans of `over`'s first and last tokens.
+fn first_last(over: &dyn ToTokens) -> (Span, Span) {
+    let mut tokens = over.to_token_stream().into_iter();
+    let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
+    let last = tokens.last().map_or(first, |t| t.span());
+    (first, last)
 }
 
 fn rename_patterns(sig: &mut syn::Signature, params: &[Param]) {

@@ -49,6 +49,8 @@ pub(crate) enum ReturnShape {
 
 pub(crate) struct Model {
     pub(crate) kind: Kind,
+    /// An `async fn`: the wrapper awaits the runtime, which caches the output.
+    pub(crate) is_async: bool,
     pub(crate) params: Vec<Param>,
     pub(crate) type_params: Vec<Ident>,
     pub(crate) const_params: Vec<Ident>,
@@ -87,9 +89,6 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
                 format!("{attr} and #[{other}] on one fn: keep one. #[memo] caches data (every caller gets a clone), #[singleton] a shared resource (every caller gets the same `Arc`)"),
             ));
         }
-    }
-    if let Some(t) = &sig.asyncness {
-        errs.at(t.span(), format!("{attr} on an `async fn` is not supported yet: move the work to cache into a sync fn with {attr}, and call that from this one"));
     }
     if let Some(t) = &sig.constness {
         errs.at(
@@ -278,6 +277,7 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
     });
     Ok(Model {
         kind,
+        is_async: sig.asyncness.is_some(),
         params,
         type_params,
         const_params,

@@ -36,6 +36,36 @@
 //! [`StableHash`]. Each function's cache also depends on a hash of its own
 //! source tokens, so editing a function starts it with a fresh cache.
 //!
+//! Both work on `async fn` too, with the same options. Concurrent awaits of
+//! one key, on one runtime or several, run the body once, and the waiters
+//! don't block a thread. If the computing future is dropped (a timeout, a
+//! client gone) or panics, nothing is cached and a waiter takes over. No
+//! executor is assumed (this crate depends on none), and the returned future
+//! is `Send` whenever the body's is.
+//!
+//! ```
+//! use memo_runtime::{memo, singleton};
+//! use std::sync::Arc;
+//!
+//! #[memo(ttl = "5m")]
+//! async fn fetch(url: &str) -> Result<String, std::io::Error> {
+//!     Ok(format!("<html>{url}</html>")) // imagine an HTTP request here
+//! }
+//!
+//! struct Pool;
+//!
+//! #[singleton]
+//! async fn pool(url: &str) -> Pool {
+//!     let _ = url; // imagine `Pool::connect(url).await`
+//!     Pool
+//! }
+//!
+//! # futures::executor::block_on(async {
+//! assert_eq!(fetch("a").await.unwrap(), "<html>a</html>");
+//! assert!(Arc::ptr_eq(&pool("db").await, &pool("db").await));
+//! # });
+//! ```
+//!
 //! Every `#[memo] fn f` / `#[singleton] fn f` also gets three companions:
 //! `f_clear()` (Streamlit's `f.clear()`), `f_forget(args)` (Streamlit's
 //! `f.clear(args)`) and `f_stats()`. [`memo::clear_all`] and
@@ -45,6 +75,7 @@
 #![warn(missing_docs)]
 
 mod append;
+mod async_calls;
 mod info;
 mod key;
 mod registry;
@@ -55,6 +86,7 @@ mod thread;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+use crate::__private as private;
 
 #[doc(hidden)]
 pub use key::CallKey;
@@ -99,6 +131,11 @@ pub use stats::Stats;
 /// A function returning `Result` caches only `Ok` values. A panic caches
 /// nothing. Concurrent calls with equal arguments run the body once.
 /// Also available as `cache_data` and `experimental_memo`.
+///
+/// On an `async fn` it caches the output, with single-flight across tasks: a
+/// waiting task never blocks its thread, and a computing future that is
+/// dropped or panics hands the computation to a waiter. A sync `#[memo]` fn
+/// that returns a future is a compile error (make it `async fn`).
 pub use memo_macros::memo;
 
 /// Caches one shared instance per distinct argument list.
@@ -124,8 +161,10 @@ pub use memo_macros::memo;
 /// assert!(!Arc::ptr_eq(&counter("a"), &counter("b")));
 /// ```
 ///
-/// Takes the same options as [`#[memo]`](macro@memo) except `persist`. Also
-/// available as `cache_resource` and `experimental_singleton`.
+/// Takes the same options as [`#[memo]`](macro@memo) except `persist`, and
+/// works on `async fn` the same way (`async fn pool() -> Pool` resolves to an
+/// `Arc<Pool>`). Also available as `cache_resource` and
+/// `experimental_singleton`.
 pub use memo_macros::singleton;
 
 /// Derives [`StableHash`] for a struct or enum whose fields implement it.

@@ -2,6 +2,7 @@
 //! change whenever the macros change, which is why `memo-macros` is pinned to
 //! this crate's exact version.
 
+pub use crate::async_calls::*;
 pub use crate::info::{FnInfo, Kind, Options, Spinner};
 pub use crate::key::{Address, CallKey, KeyHasher, StableHash};
 use crate::registry;
@@ -43,7 +44,7 @@ pub fn hash_by<T, K: StableHash>(h: &mut KeyHasher, name: &str, value: T, by: im
 
 /// Chooses, by the body's return type, how a `#[memo]` call caches: an
 /// `Ok` only for a `Result` (whatever its alias), the value otherwise.
-pub struct Probe<R>(PhantomData<R>);
+pub struct Probe<R>(pub(crate) PhantomData<R>);
 
 /// Makes a [`Probe`] for a body closure.
 #[inline]

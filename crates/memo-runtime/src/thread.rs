@@ -66,8 +66,40 @@ thread_local! {
 pub(crate) fn id() -> u64 {
     ID.with(|c| {
         if c.get() == 0 {
-            c.set(NEXT_ID.fetch_add(1, Relaxed));
+            c.set(fresh_id());
         }
         c.get()
     })
+}
+
+/// An id from the same space as thread ids, for an async computation (which
+/// may move between threads, so a thread can't own it).
+pub(crate) fn fresh_id() -> u64 {
+    NEXT_ID.fetch_add(1, Relaxed)
+}
+
+thread_local! {
+    /// Async computations being polled on this thread right now, innermost
+    /// last. A call that finds its key pending under one of these is the
+    /// computation waiting for itself.
+    static POLLING: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `poll` with `owner` marked as being polled on this thread.
+pub(crate) fn polling<R>(owner: u64, poll: impl FnOnce() -> R) -> R {
+    struct Pop;
+    impl Drop for Pop {
+        fn drop(&mut self) {
+            let _ = POLLING.try_with(|p| p.borrow_mut().pop());
+        }
+    }
+    POLLING.with(|p| p.borrow_mut().push(owner));
+    let _pop = Pop;
+    poll()
+}
+
+/// Whether `owner` is this thread, or an async computation this thread is
+/// polling right now: waiting for it would be waiting for ourselves.
+pub(crate) fn is_self(owner: u64) -> bool {
+    owner == id() || POLLING.with(|p| p.borrow().contains(&owner))
 }

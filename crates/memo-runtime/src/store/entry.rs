@@ -6,8 +6,12 @@
 //! that later hits need no lock. A computation under way is `Pending`; a
 //! `Flight` to park on is made only when a second caller comes to wait.
 
+use parking_lot::Mutex;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// A computed value with its expiry and LRU tick.
@@ -67,11 +71,13 @@ impl<V> Slot<V> {
     }
 }
 
-/// Where callers wait for a computation under way: they park on its address
-/// until it lands, then take its value.
+/// Where callers wait for a computation under way: threads park on its
+/// address, tasks leave a waker, until it lands; then they take its value.
 pub(crate) struct Flight<V> {
     done: AtomicBool,
     waiters: AtomicU32,
+    /// Tasks waiting (async callers never block a thread).
+    wakers: Mutex<Vec<Waker>>,
     /// The value, for the waiters (even if a clear dropped the slot meanwhile).
     pub(crate) value: OnceLock<V>,
 }
@@ -81,7 +87,16 @@ impl<V> Flight<V> {
         Flight {
             done: AtomicBool::new(false),
             waiters: AtomicU32::new(0),
+            wakers: Mutex::new(Vec::new()),
             value: OnceLock::new(),
+        }
+    }
+
+    /// Resolves when the flight lands, without blocking the thread.
+    pub(crate) fn landed(&self) -> Landed<'_, V> {
+        Landed {
+            flight: self,
+            slot: None,
         }
     }
 
@@ -111,6 +126,9 @@ impl<V> Flight<V> {
     /// waiters. Call without holding a lock.
     pub(crate) fn land(&self) {
         self.done.store(true, Ordering::SeqCst);
+        // After `done`, under the lock: a task that registers later sees it.
+        let wakers = std::mem::take(&mut *self.wakers.lock());
+        wakers.into_iter().for_each(Waker::wake);
         if self.waiters.load(Ordering::SeqCst) > 0 {
             // SAFETY: as in `wait`.
             unsafe {
@@ -120,6 +138,41 @@ impl<V> Flight<V> {
                 );
             }
         }
+    }
+}
+
+/// A task's wait for a [`Flight`].
+pub(crate) struct Landed<'a, V> {
+    flight: &'a Flight<V>,
+    /// Where this task's waker sits, so a re-poll replaces it, not adds one.
+    slot: Option<usize>,
+}
+
+impl<V> Future for Landed<'_, V> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.flight.done.load(Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        let mut wakers = self.flight.wakers.lock();
+        if self.flight.done.load(Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        match self.slot {
+            Some(i) if i < wakers.len() => {
+                if !wakers[i].will_wake(cx.waker()) {
+                    wakers[i] = cx.waker().clone();
+                }
+            }
+            _ => {
+                wakers.push(cx.waker().clone());
+                let i = wakers.len() - 1;
+                drop(wakers);
+                self.slot = Some(i);
+            }
+        }
+        Poll::Pending
     }
 }
 

@@ -9,6 +9,7 @@
 //! * waiting for another thread's computation parks on that key's entry only,
 //!   so different keys never wait on each other.
 
+mod async_path;
 mod entry;
 mod front;
 mod lru;
@@ -67,6 +68,15 @@ pub struct Store<V> {
     clock: AtomicU64,
     /// Slot ids (written under the write lock only).
     next_id: AtomicU64,
+}
+
+/// What a caller does next, once hits are counted.
+enum Next<V> {
+    Value(V),
+    Wait(Arc<Flight<V>>),
+    Compute(u64),
+    /// Another key folds to the same map key: compute, cache nothing.
+    Bypass,
 }
 
 enum Step<V> {
@@ -166,40 +176,56 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         let me = crate::thread::id();
         let digest = call.digest();
         loop {
-            let step = match self.read_step(call, digest, me) {
-                Some(step) => step,
-                None => self.write_step(digest, me),
-            };
-            match step {
-                Step::Hit(v) => {
-                    self.hits.bump();
-                    return Ok(v);
-                }
-                Step::HitInline(v, id) => {
-                    self.hits.bump();
-                    self.share(call, fold(digest), id);
-                    return Ok(v);
-                }
-                Step::Wait(flight) => {
+            match self.next(call, digest, me) {
+                Next::Value(v) => return Ok(v),
+                Next::Wait(flight) => {
                     flight.wait();
-                    // Its value, even if a clear dropped the slot meanwhile;
-                    // without one (the computation failed), look again and
-                    // perhaps compute it ourselves.
-                    if let Some(v) = flight.value.get() {
-                        self.hits.bump();
-                        return Ok(v.clone());
+                    if let Some(v) = self.waited(&flight) {
+                        return Ok(v);
                     }
                 }
-                Step::Compute(id) => return self.compute(fold(digest), id, compute),
-                Step::Bypass => {
-                    self.misses.fetch_add(1, Relaxed);
-                    return compute().map(|(v, _)| v);
-                }
+                Next::Compute(id) => return self.compute(fold(digest), id, compute),
+                Next::Bypass => return compute().map(|(v, _)| v),
             }
         }
     }
 
-    fn read_step(&'static self, call: CallKey, digest: u128, me: u64) -> Option<Step<V>> {
+    /// One look at `digest`'s entry: its value, a computation to wait for,
+    /// or the go-ahead for `owner` to compute it.
+    fn next(&'static self, call: CallKey, digest: u128, owner: u64) -> Next<V> {
+        let step = match self.read_step(call, digest) {
+            Some(step) => step,
+            None => self.write_step(digest, owner),
+        };
+        match step {
+            Step::Hit(v) => {
+                self.hits.bump();
+                Next::Value(v)
+            }
+            Step::HitInline(v, id) => {
+                self.hits.bump();
+                self.share(call, fold(digest), id);
+                Next::Value(v)
+            }
+            Step::Wait(flight) => Next::Wait(flight),
+            Step::Compute(id) => Next::Compute(id),
+            Step::Bypass => {
+                self.misses.fetch_add(1, Relaxed);
+                Next::Bypass
+            }
+        }
+    }
+
+    /// The value a landed flight brought, even if a clear dropped its slot
+    /// meanwhile. Without one (the computation failed, panicked or was
+    /// cancelled) the caller looks again, and perhaps computes it itself.
+    fn waited(&self, flight: &Flight<V>) -> Option<V> {
+        let v = flight.value.get()?.clone();
+        self.hits.bump();
+        Some(v)
+    }
+
+    fn read_step(&'static self, call: CallKey, digest: u128) -> Option<Step<V>> {
         let inner = self.inner.read();
         let slot = inner.map.get(&fold(digest))?;
         if slot.key != digest {
@@ -213,15 +239,15 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             }
             State::Inline(r) => Some(Step::HitInline(self.hit(r)?, slot.id)),
             State::Pending { owner, flight } => {
-                self.check_reentry(*owner, me);
+                self.check_reentry(*owner);
                 // Without a flight to wait on yet, the write lock makes one.
                 flight.as_ref().map(|f| Step::Wait(Arc::clone(f)))
             }
         }
     }
 
-    fn check_reentry(&self, owner: u64, me: u64) {
-        if owner == me {
+    fn check_reentry(&self, owner: u64) {
+        if crate::thread::is_self(owner) {
             self.reentered();
         }
     }
@@ -267,7 +293,8 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         );
     }
 
-    fn write_step(&'static self, digest: u128, me: u64) -> Step<V> {
+    /// `owner` is who computes the key if it is missing.
+    fn write_step(&'static self, digest: u128, owner: u64) -> Step<V> {
         let key = fold(digest);
         let mut inner = self.inner.write();
         if let Some(slot) = inner.map.get_mut(&key) {
@@ -275,7 +302,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 return Step::Bypass;
             }
             if let State::Pending { owner, flight } = &mut slot.state {
-                self.check_reentry(*owner, me);
+                self.check_reentry(*owner);
                 let f = flight.get_or_insert_with(|| Arc::new(Flight::new()));
                 return Step::Wait(Arc::clone(f));
             }
@@ -290,7 +317,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         let id = self.next_id.load(Relaxed);
         add(&self.next_id, 1);
         let state = State::Pending {
-            owner: me,
+            owner,
             flight: None,
         };
         inner.map.insert(
@@ -320,6 +347,12 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         };
         let out = compute();
         std::mem::forget(guard);
+        self.settle(key, id, out)
+    }
+
+    /// Stores what a computation produced (or drops its slot) and hands it
+    /// to its caller.
+    fn settle<X>(&self, key: u64, id: u64, out: Result<(V, Option<Duration>), X>) -> Result<V, X> {
         match out {
             Ok((v, life)) => {
                 self.finish(key, id, Some((v.clone(), life)));

@@ -1,0 +1,213 @@
+//! What generated code calls for an `async fn`: the sync calls' twins, whose
+//! futures are `Send` whenever the body's future is.
+//!
+//! Each call looks for a hit before it makes any future of its own: an async
+//! hit's cost is mostly the bytes of future state it moves, so a hit moves
+//! only the value, and a miss moves one box.
+
+use crate::private::{MemoValue, PlainMode, Probe, ResultMode, SingletonValue};
+use crate::registry::FnCache;
+use crate::CallKey;
+use std::convert::Infallible;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// Makes a [`Probe`] for a body future: the same dispatch on its output as
+/// for a sync body.
+#[inline]
+pub fn probe_async<F: Future>(_: &F) -> Probe<F::Output> {
+    Probe(PhantomData)
+}
+
+/// An async call's outcome: a hit, ready at the first poll, or the rest of
+/// the call (waiting or computing), boxed.
+pub enum AsyncCall<V, S> {
+    /// A hit (taken by the first poll).
+    Hit(Option<V>),
+    /// A miss.
+    Miss(Pin<Box<S>>),
+}
+
+// Neither variant is ever pinned in place: the value is moved out, the rest
+// is already boxed.
+impl<V, S> Unpin for AsyncCall<V, S> {}
+
+impl<V, S: Future<Output = V>> Future for AsyncCall<V, S> {
+    type Output = V;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<V> {
+        match self.get_mut() {
+            AsyncCall::Hit(v) => {
+                Poll::Ready(v.take().expect("an AsyncCall polled after it completed"))
+            }
+            AsyncCall::Miss(rest) => poll_miss(rest.as_mut(), cx),
+        }
+    }
+}
+
+/// Kept out of line: inlined, the whole miss path would swell the poll
+/// function of every caller, and with it the cost of each hit.
+#[inline(never)]
+fn poll_miss<S: Future>(rest: Pin<&mut S>, cx: &mut Context<'_>) -> Poll<S::Output> {
+    rest.poll(cx)
+}
+
+/// A hit as `out`, or `rest` boxed.
+#[inline(always)]
+fn call<V, S: Future<Output = V>>(hit: Option<V>, rest: impl FnOnce() -> S) -> AsyncCall<V, S> {
+    match hit {
+        Some(v) => AsyncCall::Hit(Some(v)),
+        None => AsyncCall::Miss(boxed(rest)),
+    }
+}
+
+/// Out of line for the same reason as [`poll_miss`].
+#[cold]
+#[inline(never)]
+fn boxed<S>(rest: impl FnOnce() -> S) -> Pin<Box<S>> {
+    Box::pin(rest())
+}
+
+fn never<T>(r: Result<T, Infallible>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(never) => match never {},
+    }
+}
+
+impl<T, E> ResultMode<T, E> {
+    /// Runs a `#[memo] async fn` whose body returns a `Result`.
+    #[inline(always)]
+    pub fn memo_async(
+        self,
+        cache: &'static FnCache,
+        key: impl Into<CallKey>,
+        body: impl Future<Output = Result<T, E>>,
+    ) -> AsyncCall<Result<T, E>, impl Future<Output = Result<T, E>>>
+    where
+        T: MemoValue,
+    {
+        let (store, key) = (cache.store::<T>(), key.into());
+        call(store.hit_now(key).map(Ok), move || {
+            store.get_or_try_async(key, async move { body.await.map(|v| (v, None)) })
+        })
+    }
+}
+
+impl<R> PlainMode<R> {
+    /// Runs a `#[memo] async fn`.
+    #[inline(always)]
+    pub fn memo_async(
+        self,
+        cache: &'static FnCache,
+        key: impl Into<CallKey>,
+        body: impl Future<Output = R>,
+    ) -> AsyncCall<R, impl Future<Output = R>>
+    where
+        R: MemoValue,
+    {
+        let (store, key) = (cache.store::<R>(), key.into());
+        call(store.hit_now(key), move || async move {
+            let body = async move { Ok((body.await, None)) };
+            never(store.get_or_try_async(key, body).await)
+        })
+    }
+}
+
+/// Runs a `#[singleton] async fn`.
+#[inline(always)]
+pub fn singleton_async<T: SingletonValue>(
+    cache: &'static FnCache,
+    key: impl Into<CallKey>,
+    body: impl Future<Output = T>,
+) -> AsyncCall<Arc<T>, impl Future<Output = Arc<T>>> {
+    singleton_arc_async(cache, key, async move { Arc::new(body.await) })
+}
+
+/// A `#[singleton] async fn` whose body already returns an `Arc`.
+#[inline(always)]
+pub fn singleton_arc_async<T: SingletonValue + ?Sized>(
+    cache: &'static FnCache,
+    key: impl Into<CallKey>,
+    body: impl Future<Output = Arc<T>>,
+) -> AsyncCall<Arc<T>, impl Future<Output = Arc<T>>> {
+    let (store, key) = (cache.store::<Arc<T>>(), key.into());
+    call(store.hit_now(key), move || async move {
+        let body = async move { Ok((body.await, None)) };
+        never(store.get_or_try_async(key, body).await)
+    })
+}
+
+/// A `#[singleton] async fn` returning `Result<T, E>`.
+#[inline(always)]
+pub fn singleton_result_async<T: SingletonValue, E>(
+    cache: &'static FnCache,
+    key: impl Into<CallKey>,
+    body: impl Future<Output = Result<T, E>>,
+) -> AsyncCall<Result<Arc<T>, E>, impl Future<Output = Result<Arc<T>, E>>> {
+    singleton_arc_result_async(cache, key, async move { body.await.map(Arc::new) })
+}
+
+/// A `#[singleton] async fn` returning `Result<Arc<T>, E>`.
+#[inline(always)]
+pub fn singleton_arc_result_async<T: SingletonValue + ?Sized, E>(
+    cache: &'static FnCache,
+    key: impl Into<CallKey>,
+    body: impl Future<Output = Result<Arc<T>, E>>,
+) -> AsyncCall<Result<Arc<T>, E>, impl Future<Output = Result<Arc<T>, E>>> {
+    let (store, key) = (cache.store::<Arc<T>>(), key.into());
+    call(store.hit_now(key).map(Ok), move || {
+        store.get_or_try_async(key, async move { body.await.map(|v| (v, None)) })
+    })
+}
+
+// ---- a sync fn returning a future -------------------------------------------
+
+/// What a sync body returns, as far as caching it goes.
+pub struct Future_;
+/// Anything else.
+pub struct Value;
+
+/// Found for a sync body whose value is a future.
+pub trait ReturnsFuture {
+    /// [`Future_`].
+    fn returns(&self) -> Future_;
+}
+
+/// Found (through autoref) for every other sync body.
+pub trait ReturnsValue {
+    /// [`Value`].
+    fn returns(&self) -> Value;
+}
+
+impl<F: Future> ReturnsFuture for Probe<F> {
+    #[inline(always)]
+    fn returns(&self) -> Future_ {
+        Future_
+    }
+}
+
+impl<R> ReturnsValue for &Probe<R> {
+    #[inline(always)]
+    fn returns(&self) -> Value {
+        Value
+    }
+}
+
+/// Caching a sync fn's value would cache the future, not what it produces:
+/// that fails to compile, on the return type.
+#[inline(always)]
+pub fn not_a_future<K: NotAFuture>(_: K) {}
+
+/// Implemented for [`Value`] only.
+#[diagnostic::on_unimplemented(
+    message = "a sync #[memo] or #[singleton] fn can't return a future: the cache would keep the future, not its output",
+    label = "this fn returns a future",
+    note = "make it an `async fn` (an `async fn` is cached by its output, with single-flight across tasks), and `.await` inside it"
+)]
+pub trait NotAFuture {}
+impl NotAFuture for Value {}

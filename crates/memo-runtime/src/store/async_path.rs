@@ -1,0 +1,71 @@
+//! The same store, awaited: waiting for another caller's computation leaves a
+//! waker instead of blocking the thread, and no lock is held across an
+//! `.await` (every lock is taken and released inside one synchronous step).
+
+use super::{fold, front, Abandon, Next, Ready, Store};
+use crate::key::CallKey;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::time::Duration;
+
+impl<V: Clone + Send + Sync + 'static> Store<V> {
+    /// The value for `key` if this thread can have it at once (see
+    /// `front`). An async call looks here before it makes any future, so a
+    /// hit moves no future state around.
+    #[inline(always)]
+    pub fn hit_now(&'static self, key: CallKey) -> Option<V> {
+        let v = front::lookup(self.addr(), key, |r: &Ready<V>| self.hit(r))?;
+        self.hits.bump();
+        Some(v)
+    }
+
+    /// [`get_or_try_expiring`](Self::get_or_try_expiring) for an async
+    /// computation, after [`hit_now`](Self::hit_now) found nothing. Dropping
+    /// the returned future while it computes caches nothing and lets a
+    /// waiting caller take over.
+    pub async fn get_or_try_async<X>(
+        &'static self,
+        key: CallKey,
+        compute: impl Future<Output = Result<(V, Option<Duration>), X>>,
+    ) -> Result<V, X> {
+        self.get_or_try_async_slow(key, compute).await
+    }
+
+    async fn get_or_try_async_slow<X>(
+        &'static self,
+        call: CallKey,
+        compute: impl Future<Output = Result<(V, Option<Duration>), X>>,
+    ) -> Result<V, X> {
+        // A task may move between threads, so it owns a computation under an
+        // id of its own, not its thread's.
+        let me = crate::thread::fresh_id();
+        let digest = call.digest();
+        let id = loop {
+            match self.next(call, digest, me) {
+                Next::Value(v) => return Ok(v),
+                Next::Wait(flight) => {
+                    flight.landed().await;
+                    if let Some(v) = self.waited(&flight) {
+                        return Ok(v);
+                    }
+                }
+                Next::Compute(id) => break id,
+                Next::Bypass => return compute.await.map(|(v, _)| v),
+            }
+        };
+        let key = fold(digest);
+        // Dropped without being disarmed if the future is dropped (cancelled)
+        // or the body panics: the slot goes and waiters look again.
+        let guard = Abandon {
+            store: self,
+            key,
+            id,
+        };
+        let mut compute = pin!(compute);
+        // While the body is polled, a call on this thread that finds this key
+        // pending is the body waiting for itself.
+        let out = poll_fn(|cx| crate::thread::polling(me, || compute.as_mut().poll(cx))).await;
+        std::mem::forget(guard);
+        self.settle(key, id, out)
+    }
+}
