@@ -75,7 +75,11 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
             // `.memo(..)`: give it the return type's span.
             let mode =
                 quote_spanned!(ret_span=> (&::memo_runtime::__private::probe(&__memo_body)).mode());
-            let memo = quote_spanned!(ret_span=> memo);
+            let memo = if model.persist {
+                quote_spanned!(ret_span=> memo_persist)
+            } else {
+                quote_spanned!(ret_span=> memo)
+            };
             quote! {{
                 use #rt::{ViaPlain as _, ViaResult as _};
                 #mode.#memo(&__MEMO_CACHE, __memo_key, __memo_body)
@@ -134,6 +138,9 @@ fn options(model: &Model) -> TokenStream {
     }
     if let Some(e) = &model.max_entries {
         o = quote!(#o.max_entries(#e));
+    }
+    if let Some(e) = &model.max_disk_entries {
+        o = quote!(#o.max_disk_entries(#e));
     }
     match &model.spinner {
         Some(Spinner::Shown(false)) => o = quote!(#o.show_spinner(#rt::Spinner::Hidden)),
@@ -346,6 +353,16 @@ fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> 
         }
     }
     let key = key_expr(model, true);
+    // A persisted function's companions reach its files too.
+    let (clear_fn, forget_fn, stats_fn) = if model.persist {
+        (
+            quote!(persist_clear),
+            quote!(persist_forget),
+            quote!(persist_stats),
+        )
+    } else {
+        (quote!(clear), quote!(forget), quote!(stats))
+    };
     // A companion exists exactly when its function does.
     let cfg: Vec<_> = item
         .attrs
@@ -358,7 +375,7 @@ fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> 
         #(#cfg)*
         #[allow(dead_code)]
         #vis fn #clear() {
-            #rt::clear(::core::module_path!(), #name_str, #hash_lit)
+            #rt::#clear_fn(::core::module_path!(), #name_str, #hash_lit)
         }
 
         #[doc = #forget_doc]
@@ -366,14 +383,14 @@ fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> 
         #[allow(dead_code, unused_variables, clippy::ptr_arg)]
         #vis #fsig {
             let __memo_key: u128 = #key;
-            #rt::forget(::core::module_path!(), #name_str, #hash_lit, __memo_key)
+            #rt::#forget_fn(::core::module_path!(), #name_str, #hash_lit, __memo_key)
         }
 
         #[doc = #stats_doc]
         #(#cfg)*
         #[allow(dead_code)]
         #vis fn #stats() -> ::memo_runtime::Stats {
-            #rt::stats(::core::module_path!(), #name_str, #hash_lit)
+            #rt::#stats_fn(::core::module_path!(), #name_str, #hash_lit)
         }
     }
 }

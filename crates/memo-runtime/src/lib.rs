@@ -47,6 +47,7 @@
 mod append;
 mod info;
 mod key;
+pub mod persist;
 mod registry;
 mod stats;
 mod store;
@@ -150,9 +151,12 @@ pub mod memo {
     use crate::Stats;
 
     /// Drops the entries of every `#[memo]` function (Streamlit's
-    /// `st.cache_data.clear()`). Singletons are untouched.
+    /// `st.cache_data.clear()`), and deletes every entry in the disk cache
+    /// ([`persist::dir`](crate::persist::dir)), also of functions not called
+    /// in this process. Singletons are untouched.
     ///
     /// ```
+    /// # memo_runtime::persist::set_dir(std::env::temp_dir().join("memo-doc-clear-all")).unwrap();
     /// use memo_runtime::memo;
     ///
     /// #[memo]
@@ -164,6 +168,7 @@ pub mod memo {
     /// ```
     pub fn clear_all() {
         registry::clear_kind(Kind::Memo);
+        crate::persist::clear_all();
     }
 
     /// Counters of every `#[memo]` function that has been called, by path
@@ -264,6 +269,7 @@ pub mod singleton {
 /// `cache_data::clear_all()`.
 ///
 /// ```
+/// # memo_runtime::persist::set_dir(std::env::temp_dir().join("memo-doc-cache-data")).unwrap();
 /// use memo_runtime::cache_data;
 ///
 /// #[cache_data(ttl = "1h")]
