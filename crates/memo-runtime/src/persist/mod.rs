@@ -398,8 +398,29 @@ pub(crate) fn disk_hits(function_key: u128) -> u64 {
         .unwrap_or(0)
 }
 
+/// The fuzz test makes valid entries through this.
 #[doc(hidden)]
-/// Fault tests and the fuzz test decode raw bytes as an entry through this.
+pub fn encode_entry_for_tests<V: Serialize>(
+    function_key: u128,
+    value_key: u128,
+    value: &V,
+    replay: Vec<u8>,
+    ttl: Option<Duration>,
+) -> Vec<u8> {
+    let want = Want {
+        function_key,
+        value_key,
+        type_hash: format::type_hash::<V>(),
+    };
+    let mut out = Vec::new();
+    if let Ok(e) = format::encode(want, value, replay, SystemTime::now(), ttl) {
+        let _ = e.write_to(&mut out);
+    }
+    out
+}
+
+/// The fuzz test decodes raw bytes as an entry through this.
+#[doc(hidden)]
 pub fn decode_entry_for_tests<V: DeserializeOwned>(
     bytes: &[u8],
     function_key: u128,
