@@ -359,7 +359,9 @@ impl ser::SerializeStructVariant for Compound<'_> {
 /// them as they arrive.
 pub(crate) struct Reader<R> {
     inner: R,
-    buf: Box<[u8]>,
+    /// Allocated on first use: a bulk read never needs it.
+    buf: Vec<u8>,
+    cap: usize,
     pos: usize,
     end: usize,
     /// Bytes of the section not yet pulled from `inner`.
@@ -374,7 +376,8 @@ impl<R: Read> Reader<R> {
         let cap = len.min(CHUNK as u64) as usize;
         Reader {
             inner,
-            buf: vec![0; cap.max(16)].into_boxed_slice(),
+            buf: Vec::new(),
+            cap: cap.max(16),
             pos: 0,
             end: 0,
             unread: len,
@@ -383,6 +386,7 @@ impl<R: Read> Reader<R> {
     }
 
     /// Bytes of the section not consumed yet.
+    #[inline]
     pub(crate) fn left(&self) -> u64 {
         self.unread + (self.end - self.pos) as u64
     }
@@ -394,6 +398,9 @@ impl<R: Read> Reader<R> {
     /// Pulls more of the section into the buffer, keeping what is unconsumed.
     #[cold]
     fn refill(&mut self) -> Result<()> {
+        if self.buf.is_empty() {
+            self.buf = vec![0; self.cap];
+        }
         self.buf.copy_within(self.pos..self.end, 0);
         self.end -= self.pos;
         self.pos = 0;
@@ -424,6 +431,27 @@ impl<R: Read> Reader<R> {
         out.copy_from_slice(&self.buf[self.pos..self.pos + N]);
         self.pos += N;
         Ok(out)
+    }
+
+    /// Fills `dst` exactly: first from the buffer, then straight from the
+    /// file into `dst` (no copy through the buffer), hashing each piece while
+    /// it is still in cache.
+    pub(crate) fn fill_exact(&mut self, dst: &mut [u8]) -> Result<()> {
+        if (dst.len() as u64) > self.left() {
+            return Err(Self::short());
+        }
+        let buffered = dst.len().min(self.end - self.pos);
+        dst[..buffered].copy_from_slice(&self.buf[self.pos..self.pos + buffered]);
+        self.pos += buffered;
+        for piece in dst[buffered..].chunks_mut(1 << 18) {
+            self.inner.read_exact(piece).map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => Self::short(),
+                _ => Error(format!("reading the entry failed: {e}")),
+            })?;
+            self.hash.update(piece);
+            self.unread -= piece.len() as u64;
+        }
+        Ok(())
     }
 
     /// `n` bytes into `out`, which has been checked against what is left.

@@ -20,6 +20,7 @@
 //! All integers are little-endian. The replay section is opaque here: element
 //! replay stores what the function drew with its value.
 
+use super::bulk;
 use super::codec::{self, Reader};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -32,6 +33,7 @@ pub(crate) const MAGIC: [u8; 8] = *b"MEMOENT\0";
 pub(crate) const FORMAT_VERSION: u32 = 1;
 pub(crate) const CODEC: u32 = 1;
 pub(crate) const HEADER: usize = 104;
+const FIRST_READ: u64 = 64 * 1024;
 
 /// Which entry a file must hold to answer a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,7 +251,7 @@ pub(crate) struct Decoded<T> {
 /// Reads an entry of `file_len` bytes from `r`, checking everything before
 /// it trusts it: header fields, lengths against the file, the checksum over
 /// every byte, and that the payload decodes to exactly a `T`.
-pub(crate) fn decode<T: DeserializeOwned, R: Read>(
+pub(crate) fn decode<T: DeserializeOwned + 'static, R: Read>(
     mut r: R,
     file_len: u64,
     want: &Want,
@@ -263,12 +265,16 @@ pub(crate) fn decode<T: DeserializeOwned, R: Read>(
             "{file_len} bytes, shorter than a header"
         )));
     }
-    let mut head = [0u8; HEADER];
-    r.read_exact(&mut head).map_err(|e| match e.kind() {
-        io::ErrorKind::UnexpectedEof => Reject::Corrupt("truncated header".into()),
+    // One read for the header and, for a small entry, everything else.
+    let mut first = vec![0u8; file_len.min(FIRST_READ) as usize];
+    r.read_exact(&mut first).map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof => Reject::Corrupt("the file shrank while read".into()),
         _ => Reject::Io(e),
     })?;
+    let mut head = [0u8; HEADER];
+    head.copy_from_slice(&first[..HEADER]);
     let h = Header::parse(&head, file_len, want)?;
+    let r = (&first[HEADER..]).chain(r);
     let left = match h.expires_at {
         0 => None,
         at => match at.checked_sub(unix_nanos(now)) {
@@ -280,7 +286,10 @@ pub(crate) fn decode<T: DeserializeOwned, R: Read>(
     let replay = replay_reader.rest()?;
     let (r, sum) = replay_reader.finish()?;
     let mut payload = Reader::new(r, h.payload_len, sum);
-    let value = codec::decode::<T, R>(&mut payload);
+    let value = match bulk::decode(&mut payload) {
+        Some(v) => v,
+        None => codec::decode(&mut payload),
+    };
     let finished = payload.finish();
     // A checksum mismatch explains a decoding failure better than the
     // failure does, so it is checked first.

@@ -25,6 +25,7 @@
 //! the function cached in memory only, with one warning through `log`.
 //! `docs/persistence.md` has the format and the reasons.
 
+mod bulk;
 mod codec;
 mod files;
 mod format;
@@ -271,7 +272,7 @@ impl FnDisk {
     }
 
     /// The entry for `key`, with its replay section and remaining life.
-    fn load<V: DeserializeOwned>(&self, key: u128) -> Option<(V, Vec<u8>, Option<Duration>)> {
+    fn load<V: DeserializeOwned + 'static>(&self, key: u128) -> Option<(V, Vec<u8>, Option<Duration>)> {
         let file = self.dir.join(files::entry_name(key));
         match read_entry::<V>(&file, &self.want::<V>(key)) {
             Ok(d) => {
@@ -373,7 +374,7 @@ impl FnDisk {
     }
 }
 
-fn read_entry<V: DeserializeOwned>(file: &Path, want: &Want) -> Result<format::Decoded<V>, Reject> {
+fn read_entry<V: DeserializeOwned + 'static>(file: &Path, want: &Want) -> Result<format::Decoded<V>, Reject> {
     let f = match std::fs::File::open(file) {
         Ok(f) => f,
         // No directory is no entry, whatever is in the way.
@@ -421,7 +422,7 @@ pub fn encode_entry_for_tests<V: Serialize>(
 
 /// The fuzz test decodes raw bytes as an entry through this.
 #[doc(hidden)]
-pub fn decode_entry_for_tests<V: DeserializeOwned>(
+pub fn decode_entry_for_tests<V: DeserializeOwned + 'static>(
     bytes: &[u8],
     function_key: u128,
     value_key: u128,
