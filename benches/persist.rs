@@ -76,7 +76,8 @@ fn child(role: &str) {
             let mut f = std::fs::File::open(raw_file(n)).unwrap();
             let mut v = vec![0f64; n];
             // SAFETY: any 8 bytes are a valid f64; the slice covers `v` exactly.
-            let bytes = unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), n * 8) };
+            let bytes =
+                unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), n * 8) };
             f.read_exact(bytes).unwrap();
             let e = t.elapsed();
             (e, std::hint::black_box(v).len())
@@ -102,7 +103,11 @@ fn spawn(role: &str, n: usize, cache: &Path) -> Duration {
         .env("MEMO_CACHE_DIR", cache)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let nanos: u64 = text.lines().last().unwrap().trim().parse().unwrap();
     Duration::from_nanos(nanos)

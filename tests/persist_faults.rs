@@ -57,7 +57,10 @@ fn child() {
         "big" => {
             for x in keys() {
                 let v = big(x);
-                report(&format!("ok{x}"), v.len() == 1 << 20 && v.iter().all(|&e| e == x));
+                report(
+                    &format!("ok{x}"),
+                    v.len() == 1 << 20 && v.iter().all(|&e| e == x),
+                );
             }
         }
         "big_forever" => {
@@ -116,7 +119,9 @@ const DAMAGES: &[(&str, Damage)] = &[
     ("garbage", |b| {
         let mut s = 0x9E37_79B9_7F4A_7C15u64;
         for byte in b.iter_mut() {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             *byte = (s >> 33) as u8;
         }
     }),
@@ -213,7 +218,10 @@ fn a_writer_killed_mid_write_leaves_no_entry_that_is_read() {
     writer.kill().unwrap(); // SIGKILL
     writer.wait().unwrap();
     let leftovers = tmp_files(&dir);
-    assert!(!leftovers.is_empty(), "killed after the write finished; no half entry to test");
+    assert!(
+        !leftovers.is_empty(),
+        "killed after the write finished; no half entry to test"
+    );
     // The key whose write was cut, and every key written before it.
     let cut: u64 = (0..)
         .find(|x| !entry_file(&dir, "big", *x).exists())
@@ -246,7 +254,11 @@ fn two_processes_hammering_one_directory_never_see_a_torn_entry() {
         let r = parse(&k.join().unwrap());
         assert_eq!(r.get("bad"), "0", "{}", r.raw);
         assert!(r.warnings.is_empty(), "{:?}", r.warnings);
-        assert!(r.get("disk_hits").parse::<u64>().unwrap() > 100, "{}", r.raw);
+        assert!(
+            r.get("disk_hits").parse::<u64>().unwrap() > 100,
+            "{}",
+            r.raw
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -81,8 +81,15 @@ where
     V: Serialize + for<'de> Deserialize<'de> + PartialEq + Debug + 'static,
 {
     let valid = encode(FK, VK, &value, b"replay".to_vec(), None);
-    assert_eq!(decode::<V>(&valid, FK, VK).unwrap(), value, "a valid entry decodes");
-    assert!(decode::<V>(&valid, FK, VK + 1).is_err(), "another key's entry is refused");
+    assert_eq!(
+        decode::<V>(&valid, FK, VK).unwrap(),
+        value,
+        "a valid entry decodes"
+    );
+    assert!(
+        decode::<V>(&valid, FK, VK + 1).is_err(),
+        "another key's entry is refused"
+    );
 
     let mut rng = Rng(seed);
     let mut refused = 0;
@@ -101,7 +108,10 @@ where
         }
         assert!(decode::<V>(&junk, FK, VK).is_err());
     }
-    assert!(refused > rounds / 2, "most mutations must be refused: {refused}");
+    assert!(
+        refused > rounds / 2,
+        "most mutations must be refused: {refused}"
+    );
 }
 
 #[test]

@@ -75,8 +75,15 @@ fn build(app: &Path, target: &Path) -> PathBuf {
 }
 
 fn run(bin: &Path, cache: &Path) -> std::collections::HashMap<String, String> {
-    let out = Command::new(bin).env("MEMO_CACHE_DIR", cache).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(bin)
+        .env("MEMO_CACHE_DIR", cache)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split_once('='))
@@ -111,7 +118,10 @@ fn a_second_run_is_served_from_disk_and_an_edit_recomputes() {
     let bin = build(&app, &work.join("target"));
     let first = run(&bin, &cache);
     assert_eq!(first["squares"], "[1, 4, 9]");
-    assert_eq!((first["square_ran"].as_str(), first["greet_ran"].as_str()), ("3", "1"));
+    assert_eq!(
+        (first["square_ran"].as_str(), first["greet_ran"].as_str()),
+        ("3", "1")
+    );
 
     let second = run(&bin, &cache);
     assert_eq!(second["squares"], "[1, 4, 9]");
@@ -130,14 +140,27 @@ fn a_second_run_is_served_from_disk_and_an_edit_recomputes() {
     let bin = build(&app, &work.join("target"));
     let edited = run(&bin, &cache);
     assert_eq!(edited["squares"], "[1, 4, 9]");
-    assert_eq!(edited["square_ran"], "3", "an edited fn never reads its old entries");
-    assert_eq!(edited["greet_ran"], "0", "an unchanged fn keeps its entries");
+    assert_eq!(
+        edited["square_ran"], "3",
+        "an edited fn never reads its old entries"
+    );
+    assert_eq!(
+        edited["greet_ran"], "0",
+        "an unchanged fn keeps its entries"
+    );
     let after = versions(&cache);
-    assert_eq!(after.len(), 2, "the old version's directory is gone: {after:?}");
+    assert_eq!(
+        after.len(),
+        2,
+        "the old version's directory is gone: {after:?}"
+    );
     let changed: Vec<_> = after.iter().filter(|v| !before.contains(v)).collect();
     assert_eq!(changed.len(), 1, "only square's version changed: {after:?}");
 
     let again = run(&bin, &cache);
-    assert_eq!((again["square_ran"].as_str(), again["greet_ran"].as_str()), ("0", "0"));
+    assert_eq!(
+        (again["square_ran"].as_str(), again["greet_ran"].as_str()),
+        ("0", "0")
+    );
     let _ = std::fs::remove_dir_all(&cache);
 }

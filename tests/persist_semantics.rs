@@ -61,9 +61,15 @@ fn child() {
     log_warnings();
     for step in role.split(';') {
         match step {
-            "square" => keys().into_iter().for_each(|x| report(&format!("square{x}"), square(x))),
-            "cube" => keys().into_iter().for_each(|x| report(&format!("cube{x}"), cube(x))),
-            "brief" => keys().into_iter().for_each(|x| report(&format!("brief{x}"), brief(x))),
+            "square" => keys()
+                .into_iter()
+                .for_each(|x| report(&format!("square{x}"), square(x))),
+            "cube" => keys()
+                .into_iter()
+                .for_each(|x| report(&format!("cube{x}"), cube(x))),
+            "brief" => keys()
+                .into_iter()
+                .for_each(|x| report(&format!("brief{x}"), brief(x))),
             "parse" => keys()
                 .into_iter()
                 .for_each(|x| report(&format!("parse{x}"), format!("{:?}", parse(x)))),
@@ -119,7 +125,10 @@ fn ttl_is_stored_with_the_entry_and_honoured_after_a_restart() {
 fn a_result_persists_only_ok() {
     let dir = fresh_dir("result");
     let r = go(&dir, "parse", "4,5");
-    assert_eq!((r.get("parse4"), r.get("parse5")), ("Ok(2)", "Err(\"5 is odd\")"));
+    assert_eq!(
+        (r.get("parse4"), r.get("parse5")),
+        ("Ok(2)", "Err(\"5 is odd\")")
+    );
     assert_eq!(entries(&dir, "parse"), 1);
     let r = go(&dir, "parse", "4,5");
     assert_eq!(r.get("ran"), "1", "only the Err runs again");
@@ -138,7 +147,11 @@ fn clear_deletes_the_fns_files_even_in_a_process_that_never_called_it() {
     );
     assert_eq!(entries(&dir, "cube"), 2);
     let r = go(&dir, "square;cube", "1,2");
-    assert_eq!(r.get("ran"), "2", "square recomputes, cube is served from disk");
+    assert_eq!(
+        r.get("ran"),
+        "2",
+        "square recomputes, cube is served from disk"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -193,7 +206,10 @@ fn files_are_private_and_named_by_digests() {
     assert_eq!(mode(&f), 0o600);
     for g in std::fs::read_dir(&dir).unwrap().flatten() {
         let name = g.file_name().to_string_lossy().into_owned();
-        assert!(name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit()), "{name}");
+        assert!(
+            name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{name}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

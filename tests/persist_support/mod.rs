@@ -123,7 +123,11 @@ pub fn fn_dir(dir: &Path, function: &str) -> PathBuf {
     for g in std::fs::read_dir(dir).unwrap().flatten() {
         for f in std::fs::read_dir(g.path()).unwrap().flatten() {
             let meta = std::fs::read_to_string(f.path().join("function")).unwrap_or_default();
-            if meta.lines().next().is_some_and(|l| l.ends_with(&format!("::{function}"))) {
+            if meta
+                .lines()
+                .next()
+                .is_some_and(|l| l.ends_with(&format!("::{function}")))
+            {
                 found.push(f.path());
             }
         }

@@ -339,7 +339,9 @@ fn check_max_entries(name: &str, e: &Expr, errs: &mut Errors) {
         Expr::Unary(syn::ExprUnary {
             op: syn::UnOp::Neg(_),
             ..
-        }) => format!("`{name}` can't be negative: use at least 1, or remove the option for no limit"),
+        }) => {
+            format!("`{name}` can't be negative: use at least 1, or remove the option for no limit")
+        }
         _ => return,
     };
     errs.push(syn::Error::new_spanned(e, fix));

@@ -198,11 +198,7 @@ impl<'e> ser::Serializer for &'e mut Encoder {
     fn serialize_unit_variant(self, _: &'static str, index: u32, _: &'static str) -> Result<()> {
         self.serialize_u32(index)
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        v: &T,
-    ) -> Result<()> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, v: &T) -> Result<()> {
         self.enter()?;
         v.serialize(&mut *self)?;
         self.depth -= 1;
@@ -493,7 +489,10 @@ impl<R: Read> Reader<R> {
 
 /// Decodes one value from `reader`, which must hold exactly it.
 pub(crate) fn decode<T: de::DeserializeOwned, R: Read>(reader: &mut Reader<R>) -> Result<T> {
-    T::deserialize(&mut Decoder { r: reader, depth: 0 })
+    T::deserialize(&mut Decoder {
+        r: reader,
+        depth: 0,
+    })
 }
 
 struct Decoder<'r, R> {
@@ -759,8 +758,14 @@ mod tests {
 
     #[test]
     fn values_round_trip() {
-        assert_eq!(round(&vec![1.5f64, -0.0, f64::MAX]), vec![1.5, -0.0, f64::MAX]);
-        assert_eq!(round(&("é".to_string(), 'x', true, 7u128, -3i8)), ("é".to_string(), 'x', true, 7, -3));
+        assert_eq!(
+            round(&vec![1.5f64, -0.0, f64::MAX]),
+            vec![1.5, -0.0, f64::MAX]
+        );
+        assert_eq!(
+            round(&("é".to_string(), 'x', true, 7u128, -3i8)),
+            ("é".to_string(), 'x', true, 7, -3)
+        );
         let m: BTreeMap<String, Option<Vec<u8>>> =
             [("a".into(), None), ("b".into(), Some(vec![1, 2]))].into();
         assert_eq!(round(&m), m);

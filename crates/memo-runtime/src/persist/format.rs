@@ -142,7 +142,10 @@ impl Header {
             return Err(Reject::Version(version));
         }
         if u32_at(12) != CODEC {
-            return Err(Reject::Corrupt(format!("unknown payload codec {}", u32_at(12))));
+            return Err(Reject::Corrupt(format!(
+                "unknown payload codec {}",
+                u32_at(12)
+            )));
         }
         let h = Header {
             want: Want {
@@ -317,9 +320,15 @@ mod tests {
     };
 
     fn entry(ttl: Option<Duration>) -> Vec<u8> {
-        encode(WANT, &vec![1u32, 2, 3], b"ui".to_vec(), SystemTime::now(), ttl)
-            .unwrap()
-            .to_vec()
+        encode(
+            WANT,
+            &vec![1u32, 2, 3],
+            b"ui".to_vec(),
+            SystemTime::now(),
+            ttl,
+        )
+        .unwrap()
+        .to_vec()
     }
 
     fn read(bytes: &[u8]) -> Result<Decoded<Vec<u32>>, Reject> {
@@ -329,7 +338,10 @@ mod tests {
     #[test]
     fn round_trip_with_replay() {
         let d = read(&entry(None)).unwrap();
-        assert_eq!((d.value, d.replay, d.left), (vec![1, 2, 3], b"ui".to_vec(), None));
+        assert_eq!(
+            (d.value, d.replay, d.left),
+            (vec![1, 2, 3], b"ui".to_vec(), None)
+        );
     }
 
     #[test]
@@ -346,9 +358,27 @@ mod tests {
     fn another_key_or_type_is_a_mismatch() {
         let bytes = entry(None);
         for (want, what) in [
-            (Want { value_key: 9, ..WANT }, "key"),
-            (Want { function_key: 9, ..WANT }, "function"),
-            (Want { type_hash: 9, ..WANT }, "value type"),
+            (
+                Want {
+                    value_key: 9,
+                    ..WANT
+                },
+                "key",
+            ),
+            (
+                Want {
+                    function_key: 9,
+                    ..WANT
+                },
+                "function",
+            ),
+            (
+                Want {
+                    type_hash: 9,
+                    ..WANT
+                },
+                "value type",
+            ),
         ] {
             let r = decode::<Vec<u32>, _>(&bytes[..], bytes.len() as u64, &want, SystemTime::now());
             assert!(matches!(r, Err(Reject::Mismatch(w)) if w == what), "{r:?}");

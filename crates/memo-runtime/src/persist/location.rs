@@ -52,7 +52,11 @@ pub(crate) fn root() -> &'static Path {
 /// directory (`~/.cache/memo`, `~/Library/Caches/memo`,
 /// `%LOCALAPPDATA%\memo\cache`), else `.memo-cache` in the working directory.
 pub(crate) fn default_dir() -> PathBuf {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(d) = env(ENV_VAR) {
         return d;
     }

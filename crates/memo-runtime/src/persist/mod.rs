@@ -40,10 +40,8 @@ use format::{Reject, Want};
 use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 /// Where persisted entries go, if called before the first persisted call (or
@@ -240,27 +238,33 @@ struct FnDisk {
     hits: AtomicU64,
 }
 
-static FNS: OnceLock<Mutex<HashMap<u128, &'static FnDisk>>> = OnceLock::new();
+/// By function key. A list, not a map: there are few persisted functions,
+/// each looked up once per memory miss, and a `HashMap` would cost its random
+/// seed on a first call that should be as quick as a raw read.
+static FNS: Mutex<Vec<&'static FnDisk>> = Mutex::new(Vec::new());
 
 impl FnDisk {
     fn of(info: &'static FnInfo) -> &'static FnDisk {
         let key = info.function_key();
-        let mut all = FNS.get_or_init(Default::default).lock();
-        all.entry(key).or_insert_with(|| {
-            let opts = (info.options)();
-            Box::leak(Box::new(FnDisk {
-                path: info.path(),
-                function_key: key,
-                dir: fn_dir(info.module, info.name, key),
-                ttl: opts.ttl,
-                max_disk_entries: opts.max_disk_entries,
-                written: Mutex::new(None),
-                memory_only: AtomicBool::new(false),
-                read_warned: AtomicBool::new(false),
-                unencodable_warned: AtomicBool::new(false),
-                hits: AtomicU64::new(0),
-            }))
-        })
+        let mut all = FNS.lock();
+        if let Some(d) = all.iter().find(|d| d.function_key == key) {
+            return d;
+        }
+        let opts = (info.options)();
+        let d: &'static FnDisk = Box::leak(Box::new(FnDisk {
+            path: info.path(),
+            function_key: key,
+            dir: fn_dir(info.module, info.name, key),
+            ttl: opts.ttl,
+            max_disk_entries: opts.max_disk_entries,
+            written: Mutex::new(None),
+            memory_only: AtomicBool::new(false),
+            read_warned: AtomicBool::new(false),
+            unencodable_warned: AtomicBool::new(false),
+            hits: AtomicU64::new(0),
+        }));
+        all.push(d);
+        d
     }
 
     fn want<V>(&self, key: u128) -> Want {
@@ -272,7 +276,10 @@ impl FnDisk {
     }
 
     /// The entry for `key`, with its replay section and remaining life.
-    fn load<V: DeserializeOwned + 'static>(&self, key: u128) -> Option<(V, Vec<u8>, Option<Duration>)> {
+    fn load<V: DeserializeOwned + 'static>(
+        &self,
+        key: u128,
+    ) -> Option<(V, Vec<u8>, Option<Duration>)> {
         let file = self.dir.join(files::entry_name(key));
         match read_entry::<V>(&file, &self.want::<V>(key)) {
             Ok(d) => {
@@ -312,19 +319,24 @@ impl FnDisk {
         if self.memory_only.load(Relaxed) {
             return;
         }
-        let encoded =
-            match format::encode(self.want::<V>(key), value, replay, SystemTime::now(), self.ttl) {
-                Ok(e) => e,
-                Err(e) => {
-                    if !self.unencodable_warned.swap(true, Relaxed) {
-                        log::warn!(
+        let encoded = match format::encode(
+            self.want::<V>(key),
+            value,
+            replay,
+            SystemTime::now(),
+            self.ttl,
+        ) {
+            Ok(e) => e,
+            Err(e) => {
+                if !self.unencodable_warned.swap(true, Relaxed) {
+                    log::warn!(
                             "memo: a value of `{}` can't be written to disk ({e}); it is cached in memory only",
                             self.path
                         );
-                    }
-                    return;
                 }
-            };
+                return;
+            }
+        };
         let name = files::entry_name(key);
         // A directory removed under us (a clear, another process's cleanup)
         // is prepared again once.
@@ -357,7 +369,10 @@ impl FnDisk {
     fn ensure_dir(&self) -> std::io::Result<()> {
         let mut w = self.written.lock();
         if w.is_none() {
-            *w = Some(files::prepare(&self.dir, &format!("{}\n{:032x}\n", self.path, self.function_key))?);
+            *w = Some(files::prepare(
+                &self.dir,
+                &format!("{}\n{:032x}\n", self.path, self.function_key),
+            )?);
         }
         Ok(())
     }
@@ -374,7 +389,10 @@ impl FnDisk {
     }
 }
 
-fn read_entry<V: DeserializeOwned + 'static>(file: &Path, want: &Want) -> Result<format::Decoded<V>, Reject> {
+fn read_entry<V: DeserializeOwned + 'static>(
+    file: &Path,
+    want: &Want,
+) -> Result<format::Decoded<V>, Reject> {
     let f = match std::fs::File::open(file) {
         Ok(f) => f,
         // No directory is no entry, whatever is in the way.
@@ -394,9 +412,10 @@ fn read_entry<V: DeserializeOwned + 'static>(file: &Path, want: &Want) -> Result
 
 /// Disk hits of a function in this process.
 pub(crate) fn disk_hits(function_key: u128) -> u64 {
-    FNS.get()
-        .and_then(|all| all.lock().get(&function_key).map(|d| d.hits.load(Relaxed)))
-        .unwrap_or(0)
+    FNS.lock()
+        .iter()
+        .find(|d| d.function_key == function_key)
+        .map_or(0, |d| d.hits.load(Relaxed))
 }
 
 /// The fuzz test makes valid entries through this.
