@@ -15,6 +15,8 @@
 //!   read, checks, decoding and filling the memory cache.
 //! * `persist_first_hit/memo_arc/{1k,1m}`: the same returning
 //!   `Arc<Vec<f64>>`, whose memory copy is a reference count.
+//! * `memo_not_persisted_first_call`: the first call of a plain
+//!   `#[memo] fn(u64) -> u64`, for the part of a first hit that is not disk.
 //! * `raw_read/{1k,1m}`: the ideal: `File::open` and `read_exact` of the
 //!   same number of bytes straight into a `Vec<f64>`'s memory.
 
@@ -41,6 +43,13 @@ fn load(n: usize) -> Vec<f64> {
 fn load_arc(n: usize) -> Arc<Vec<f64>> {
     RAN.store(true, Ordering::SeqCst);
     Arc::new((0..n).map(|i| i as f64 * 0.5).collect())
+}
+
+/// Not persisted: what any first `#[memo]` call costs in a fresh process
+/// (creating the function's store, registering the thread).
+#[memo]
+fn plain(x: u64) -> u64 {
+    x + 1
 }
 
 fn work_dir() -> PathBuf {
@@ -70,6 +79,13 @@ fn child(role: &str) {
             let e = t.elapsed();
             assert!(!RAN.load(Ordering::SeqCst), "not served from disk");
             (e, std::hint::black_box(v).len())
+        }
+        "plain" => {
+            let t = Instant::now();
+            let v = plain(n as u64);
+            let e = t.elapsed();
+            std::hint::black_box(v);
+            (e, n)
         }
         "raw" => {
             let t = Instant::now();
@@ -118,6 +134,9 @@ fn bench(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&cache);
     let mut g = c.benchmark_group("persist_first_hit");
     g.sample_size(30).warm_up_time(Duration::from_millis(500));
+    g.bench_function("memo_not_persisted_first_call", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| spawn("plain", 1, &cache)).sum())
+    });
     for (label, n) in [("1k", 1_000usize), ("1m", 1_000_000)] {
         spawn("write", n, &cache);
         g.bench_function(format!("memo/{label}"), |b| {

@@ -35,14 +35,6 @@ fn shared(x: u64) -> Vec<u64> {
     (0..2000).map(|i| i * x).collect()
 }
 
-fn keys() -> Vec<u64> {
-    std::env::var("KEYS")
-        .unwrap_or_default()
-        .split(',')
-        .filter_map(|k| k.parse().ok())
-        .collect()
-}
-
 /// What the children do.
 #[test]
 fn child() {

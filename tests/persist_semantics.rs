@@ -47,14 +47,6 @@ fn bounded(x: u64) -> u64 {
     x
 }
 
-fn keys() -> Vec<u64> {
-    std::env::var("KEYS")
-        .unwrap_or_default()
-        .split(',')
-        .filter_map(|k| k.parse().ok())
-        .collect()
-}
-
 #[test]
 fn child() {
     let Some(role) = role() else { return };
@@ -187,6 +179,9 @@ fn max_disk_entries_bounds_the_directory() {
     let dir = fresh_dir("bounded");
     go(&dir, "bounded", "1,2,3,4,5,6");
     assert_eq!(entries(&dir, "bounded"), 3);
+    for x in 4..=6 {
+        assert!(entry_file(&dir, "bounded", x).exists(), "the newest stay");
+    }
     // A new process counts what is there before adding.
     go(&dir, "bounded", "7,8");
     assert_eq!(entries(&dir, "bounded"), 3);

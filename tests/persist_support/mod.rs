@@ -83,6 +83,15 @@ pub fn run(mut c: Command) -> Report {
     r
 }
 
+/// The keys a child was given in `KEYS` (comma-separated).
+pub fn keys() -> Vec<u64> {
+    std::env::var("KEYS")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|k| k.parse().ok())
+        .collect()
+}
+
 /// Reports a value to the parent.
 pub fn report(k: &str, v: impl std::fmt::Display) {
     println!("OUT {k}={v}");

@@ -90,6 +90,8 @@ pub use stats::Stats;
 /// |---|---|
 /// | `ttl = "60s"` | entries expire this long after they were written (`"1h 30m"`, `"2 days"`, `"500ms"`), or a `Duration` expression |
 /// | `max_entries = N` | keep at most `N` entries, dropping the least recently used |
+/// | `persist = "disk"` | also keep values on disk, for later processes (the value must be `Serialize + DeserializeOwned`; see [`persist`]) |
+/// | `max_disk_entries = N` | with `persist`: keep at most `N` entries on disk, dropping the oldest written |
 /// | `hash(p = ptr)` | key parameter `p` by which object it is (its address), not by its contents |
 /// | `hash(p = \|v\| expr)` | key parameter `p` by `expr` (any function of it: a file's mtime, a connection's id) |
 /// | `hash(self = ignore)` | leave the receiver out of the key (other parameters: prefix them with `_`) |
@@ -125,7 +127,8 @@ pub use memo_macros::memo;
 /// assert!(!Arc::ptr_eq(&counter("a"), &counter("b")));
 /// ```
 ///
-/// Takes the same options as [`#[memo]`](macro@memo) except `persist`. Also
+/// Takes the same options as [`#[memo]`](macro@memo) except `persist` and
+/// `max_disk_entries`. Also
 /// available as `cache_resource` and `experimental_singleton`.
 pub use memo_macros::singleton;
 

@@ -67,7 +67,14 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, entry: &Encoded) -> io::Resul
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
         let file = o.open(&tmp)?;
-        entry.write_to(io::BufWriter::with_capacity(1 << 16, file))?;
+        let mut w = io::BufWriter::with_capacity(1 << 16, file);
+        entry.write_to(&mut w)?;
+        // The kernel stamps files with a coarse clock (a tick, milliseconds),
+        // which would tie entries written in a burst; `max_disk_entries`
+        // evicts by this time, so it is set precisely.
+        w.into_inner()
+            .map_err(io::IntoInnerError::into_error)?
+            .set_modified(SystemTime::now())?;
         fs::rename(&tmp, dir.join(name))
     })();
     if result.is_err() {

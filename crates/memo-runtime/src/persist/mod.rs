@@ -383,7 +383,9 @@ impl FnDisk {
         *n += 1;
         if let Some(max) = self.max_disk_entries {
             if *n > max {
-                *n = files::evict_oldest(&self.dir, max);
+                // Down to 90 %, so that a full directory is listed once per
+                // tenth of its bound, not on every write.
+                *n = files::evict_oldest(&self.dir, max - max / 10);
             }
         }
     }
