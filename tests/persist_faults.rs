@@ -55,6 +55,26 @@ fn child() {
                 );
             }
         }
+        "big_on_a_full_disk" => {
+            // Files may not grow past 64 KiB: each 8 MB write fails part-way
+            // with EFBIG, as a write to a full disk fails with ENOSPC.
+            #[cfg(unix)]
+            unsafe {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let lim = libc::rlimit {
+                    rlim_cur: 64 * 1024,
+                    rlim_max: libc::RLIM_INFINITY,
+                };
+                assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &lim), 0);
+            }
+            for x in keys() {
+                let v = big(x);
+                report(
+                    &format!("ok{x}"),
+                    v.len() == 1 << 20 && v.iter().all(|&e| e == x),
+                );
+            }
+        }
         "big_forever" => {
             for x in 0.. {
                 big(x);
@@ -180,6 +200,33 @@ fn an_unwritable_directory_degrades_to_memory_with_one_warning() {
     assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
     assert!(r.warnings[0].contains("memory only"), "{}", r.warnings[0]);
     let _ = std::fs::remove_dir_all(&base);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_full_disk_degrades_to_memory_with_one_warning() {
+    let dir = fresh_dir("full");
+    let r = run({
+        let mut c = child_cmd("child", "big_on_a_full_disk", &dir);
+        c.env("KEYS", "1,2,1,3,2");
+        c
+    });
+    for x in 1..=3 {
+        assert_eq!(r.get(&format!("ok{x}")), "true");
+    }
+    assert_eq!(r.get("ran"), "3", "memory still caches");
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert!(r.warnings[0].contains("memory only"), "{}", r.warnings[0]);
+    // Nothing half-written is left behind to be read, or to take space.
+    let d = fn_dir(&dir, "big");
+    let files: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "function")
+        .collect();
+    assert!(files.is_empty(), "{files:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn tmp_files(dir: &Path) -> Vec<String> {
