@@ -354,14 +354,10 @@ fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> 
     }
     let key = key_expr(model, true);
     // A persisted function's companions reach its files too.
-    let (clear_fn, forget_fn, stats_fn) = if model.persist {
-        (
-            quote!(persist_clear),
-            quote!(persist_forget),
-            quote!(persist_stats),
-        )
+    let (clear_fn, forget_fn) = if model.persist {
+        (quote!(persist_clear), quote!(persist_forget))
     } else {
-        (quote!(clear), quote!(forget), quote!(stats))
+        (quote!(clear), quote!(forget))
     };
     // A companion exists exactly when its function does.
     let cfg: Vec<_> = item
@@ -390,7 +386,7 @@ fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> 
         #(#cfg)*
         #[allow(dead_code)]
         #vis fn #stats() -> ::memo_runtime::Stats {
-            #rt::#stats_fn(::core::module_path!(), #name_str, #hash_lit)
+            #rt::stats(::core::module_path!(), #name_str, #hash_lit)
         }
     }
 }

@@ -191,8 +191,8 @@ pub mod memo {
         registry::stats_kind(Kind::Memo)
     }
 
-    /// Sets hits, misses and evictions of every `#[memo]` function back to
-    /// zero (entries stay).
+    /// Sets hits, misses, evictions and disk hits of every `#[memo]`
+    /// function back to zero (entries stay).
     ///
     /// ```
     /// use memo_runtime::memo;

@@ -277,10 +277,3 @@ pub fn persist_forget(
     let fkey = function_key(module, name, source_hash);
     crate::persist::forget(module, name, fkey, key) | in_memory
 }
-
-/// `f_stats()` of a `persist = "disk"` fn.
-pub fn persist_stats(module: &'static str, name: &'static str, source_hash: u128) -> Stats {
-    let mut s = stats(module, name, source_hash);
-    s.disk_hits = crate::persist::disk_hits(function_key(module, name, source_hash));
-    s
-}

@@ -129,12 +129,16 @@ impl FnCache {
 
     /// Counters summed over every instantiation.
     pub fn stats(&self) -> Stats {
-        self.entries()
-            .fold(Stats::default(), |acc, e| acc.add(e.dynamic.stats()))
+        let mut s = self
+            .entries()
+            .fold(Stats::default(), |acc, e| acc.add(e.dynamic.stats()));
+        s.disk_hits = crate::persist::disk_hits(self.info.function_key(), false);
+        s
     }
 
     fn reset_counters(&self) {
         self.entries().for_each(|e| e.dynamic.reset_counters());
+        crate::persist::disk_hits(self.info.function_key(), true);
     }
 }
 

@@ -5,7 +5,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// The environment variable that moves the disk cache.
+/// The environment variable that moves the disk cache (read once, when the
+/// directory is first needed; [`set_dir`](super::set_dir) wins over it).
+///
+/// ```
+/// assert_eq!(memo_runtime::persist::ENV_VAR, "MEMO_CACHE_DIR");
+/// ```
 pub const ENV_VAR: &str = "MEMO_CACHE_DIR";
 
 static ROOT: OnceLock<PathBuf> = OnceLock::new();
@@ -13,6 +18,13 @@ static ROOT: OnceLock<PathBuf> = OnceLock::new();
 /// [`set_dir`](super::set_dir) was called after the cache directory was
 /// already fixed (by a persisted call, a clear, or an earlier `set_dir` with
 /// another path).
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("memo-doc-in-use-{}", std::process::id()));
+/// memo_runtime::persist::set_dir(&dir).unwrap();
+/// let e = memo_runtime::persist::set_dir("/elsewhere").unwrap_err();
+/// assert_eq!(e.current, dir);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirInUse {
     /// The directory in use, which stays in use.

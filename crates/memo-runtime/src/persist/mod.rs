@@ -18,6 +18,23 @@
 //! # std::fs::remove_dir_all(&dir).ok();
 //! ```
 //!
+//! A value read back from disk is counted in `f_stats().disk_hits`:
+//!
+//! ```
+//! # let dir = std::env::temp_dir().join(format!("memo-doc-disk-hits-{}", std::process::id()));
+//! # memo_runtime::persist::set_dir(&dir).unwrap();
+//! // Memory keeps one value, so asking for 1 again after 2 goes to disk.
+//! #[memo_runtime::memo(persist = "disk", max_entries = 1)]
+//! fn double(x: u64) -> u64 { x * 2 }
+//!
+//! double(1);
+//! double(2);
+//! assert_eq!(double(1), 2);
+//! let s = double_stats();
+//! assert_eq!((s.misses, s.disk_hits), (3, 1)); // two ran the body, one read the disk
+//! # std::fs::remove_dir_all(&dir).ok();
+//! ```
+//!
 //! A memory miss asks the disk inside the call's single flight (one read per
 //! key however many threads wait), and a disk hit fills memory with the rest
 //! of the entry's `ttl`. Nothing here ever fails a call: a file that can't be
@@ -75,7 +92,22 @@ pub fn dir() -> PathBuf {
     location::root().to_path_buf()
 }
 
-/// What the disk cache holds for one function (one version of it).
+/// What the disk cache holds for one function (one version of it), as
+/// [`usage`] lists it.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("memo-doc-usage-struct-{}", std::process::id()));
+/// # memo_runtime::persist::set_dir(&dir).unwrap();
+/// #[memo_runtime::memo(persist = "disk")]
+/// fn bytes(n: usize) -> Vec<u8> { vec![7; n] }
+///
+/// bytes(1000);
+/// let u = &memo_runtime::persist::usage()[0];
+/// assert_eq!(u.entries, 1);
+/// assert!(u.bytes > 1000); // the value and its header
+/// assert!(u.dir.starts_with(&dir));
+/// # std::fs::remove_dir_all(&dir).ok();
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Usage {
@@ -159,7 +191,14 @@ pub(crate) fn clear_all() -> usize {
 // ---- what generated code reaches --------------------------------------------
 
 /// What a `#[memo(persist = "disk")]` fn may return: it is written with serde
-/// and read back in later runs.
+/// and read back in later runs. Every `Serialize + DeserializeOwned` type is
+/// one; a fn returning `Result<T, E>` needs it of `T` only.
+///
+/// ```
+/// fn persistable<T: memo_runtime::persist::PersistValue>() {}
+/// persistable::<Vec<f64>>();
+/// persistable::<std::sync::Arc<String>>(); // serde's `rc` feature is on
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` can't be persisted: a #[memo(persist = \"disk\")] fn must return a type that is `Serialize + DeserializeOwned`",
     label = "this value is written to disk with serde and read back in later runs",
@@ -412,12 +451,18 @@ fn read_entry<V: DeserializeOwned + 'static>(
     format::decode(f, len, want, SystemTime::now())
 }
 
-/// Disk hits of a function in this process.
-pub(crate) fn disk_hits(function_key: u128) -> u64 {
+/// Disk hits of a function in this process, set back to zero if `reset`.
+pub(crate) fn disk_hits(function_key: u128, reset: bool) -> u64 {
     FNS.lock()
         .iter()
         .find(|d| d.function_key == function_key)
-        .map_or(0, |d| d.hits.load(Relaxed))
+        .map_or(0, |d| {
+            if reset {
+                d.hits.swap(0, Relaxed)
+            } else {
+                d.hits.load(Relaxed)
+            }
+        })
 }
 
 /// The fuzz test makes valid entries through this.
