@@ -70,6 +70,10 @@ fn child() {
             }),
             "sleep" => std::thread::sleep(Duration::from_millis(2100)),
             "square_clear" => square_clear(),
+            "clear_disk" => {
+                memo_runtime::persist::clear_function("square");
+            }
+            "square_more" => report("square9", square(9)),
             "forget" => keys()
                 .into_iter()
                 .for_each(|x| report(&format!("forgot{x}"), square_forget(x))),
@@ -144,6 +148,16 @@ fn clear_deletes_the_fns_files_even_in_a_process_that_never_called_it() {
         "2",
         "square recomputes, cube is served from disk"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_directory_cleared_under_a_running_process_is_written_again() {
+    let dir = fresh_dir("cleared-under");
+    // `go` asserts that no warning was logged: the process keeps persisting.
+    go(&dir, "square;clear_disk;square_more", "1");
+    assert!(!entry_file(&dir, "square", 1).exists());
+    assert!(entry_file(&dir, "square", 9).exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

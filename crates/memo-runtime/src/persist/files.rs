@@ -86,7 +86,9 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, entry: &Encoded) -> io::Resul
 /// Makes `dir` (a function's directory) ready for writing: creates it,
 /// records which function it holds, removes other versions' directories
 /// beside it and temporary files left by dead writers. Returns how many
-/// entries it holds.
+/// entries it holds. Only creating the directory and its record can fail:
+/// the clean-ups are best effort, so that another process clearing at the
+/// same moment can't make this one give up writing.
 pub(crate) fn prepare(dir: &Path, description: &str) -> io::Result<usize> {
     create_private_dir(dir)?;
     if !dir.join(META).exists() {
@@ -97,7 +99,7 @@ pub(crate) fn prepare(dir: &Path, description: &str) -> io::Result<usize> {
         o.open(dir.join(META))?.write_all(description.as_bytes())?;
     }
     if let (Some(group), Some(own)) = (dir.parent(), dir.file_name()) {
-        for e in fs::read_dir(group)?.flatten() {
+        for e in fs::read_dir(group).into_iter().flatten().flatten() {
             let name = e.file_name();
             if name != own && name.to_str().is_some_and(is_hex_name) {
                 remove_fn_dir(&e.path());
@@ -106,7 +108,7 @@ pub(crate) fn prepare(dir: &Path, description: &str) -> io::Result<usize> {
     }
     let mut entries = 0;
     let now = SystemTime::now();
-    for e in fs::read_dir(dir)?.flatten() {
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
         if entry_key(name).is_some() {

@@ -224,6 +224,8 @@ where
             return Ok((value, left));
         }
         let value = body()?;
+        // The replay section stays empty until element replay records what
+        // the body drew: it will pass that here, and get it back from `load`.
         disk.save(digest, &value, Vec::new());
         Ok((value, None))
     })
@@ -379,15 +381,15 @@ impl FnDisk {
         let name = files::entry_name(key);
         // A directory removed under us (a clear, another process's cleanup)
         // is prepared again once.
-        let mut result = Err(std::io::ErrorKind::NotFound.into());
-        for _ in 0..2 {
-            if let Err(e) = self.ensure_dir() {
-                result = Err(e);
-                break;
-            }
-            result = files::write_atomic(&self.dir, &name, &encoded);
+        let mut result = Ok(());
+        for attempt in 0..2 {
+            result = self
+                .ensure_dir()
+                .and_then(|()| files::write_atomic(&self.dir, &name, &encoded));
             match &result {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => *self.written.lock() = None,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt == 0 => {
+                    *self.written.lock() = None
+                }
                 _ => break,
             }
         }
