@@ -47,6 +47,22 @@ fn bounded(x: u64) -> u64 {
     x
 }
 
+/// One function, two value types: each instantiation has its own entries.
+#[memo(persist = "disk")]
+fn parsed<T>(x: u64) -> Option<T>
+where
+    T: std::str::FromStr
+        + Clone
+        + Send
+        + Sync
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + 'static,
+{
+    RAN.hit();
+    x.to_string().parse().ok()
+}
+
 #[test]
 fn child() {
     let Some(role) = role() else { return };
@@ -69,6 +85,10 @@ fn child() {
                 bounded(x);
             }),
             "sleep" => std::thread::sleep(Duration::from_millis(2100)),
+            "generic" => keys().into_iter().for_each(|x| {
+                report(&format!("u8_{x}"), format!("{:?}", parsed::<u8>(x)));
+                report(&format!("string_{x}"), format!("{:?}", parsed::<String>(x)));
+            }),
             "square_clear" => square_clear(),
             "clear_disk" => {
                 memo_runtime::persist::clear_function("square");
@@ -158,6 +178,23 @@ fn a_directory_cleared_under_a_running_process_is_written_again() {
     go(&dir, "square;clear_disk;square_more", "1");
     assert!(!entry_file(&dir, "square", 1).exists());
     assert!(entry_file(&dir, "square", 9).exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_generic_fn_persists_each_instantiation() {
+    let dir = fresh_dir("generic");
+    let r = go(&dir, "generic", "7,300");
+    assert_eq!((r.get("u8_7"), r.get("u8_300")), ("Some(7)", "None"));
+    assert_eq!(r.get("string_300"), "Some(\"300\")");
+    assert_eq!(r.get("ran"), "4");
+    assert_eq!(entries(&dir, "parsed"), 4);
+    let r = go(&dir, "generic", "7,300");
+    assert_eq!(
+        (r.get("u8_7"), r.get("string_300")),
+        ("Some(7)", "Some(\"300\")")
+    );
+    assert_eq!(r.get("ran"), "0");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
