@@ -63,6 +63,24 @@ where
     x.to_string().parse().ok()
 }
 
+/// Untagged: its `Deserialize` needs a self-describing format.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum Loose {
+    Num(u64),
+    Text(String),
+}
+
+#[memo(persist = "disk")]
+fn loose(x: u64) -> Loose {
+    RAN.hit();
+    if x % 2 == 0 {
+        Loose::Num(x)
+    } else {
+        Loose::Text(x.to_string())
+    }
+}
+
 #[test]
 fn child() {
     let Some(role) = role() else { return };
@@ -88,6 +106,13 @@ fn child() {
             "generic" => keys().into_iter().for_each(|x| {
                 report(&format!("u8_{x}"), format!("{:?}", parsed::<u8>(x)));
                 report(&format!("string_{x}"), format!("{:?}", parsed::<String>(x)));
+            }),
+            "loose" => keys().into_iter().for_each(|x| {
+                let v = match loose(x) {
+                    Loose::Num(n) => n.to_string(),
+                    Loose::Text(t) => t,
+                };
+                report(&format!("loose{x}"), v);
             }),
             "square_clear" => square_clear(),
             "clear_disk" => {
@@ -195,6 +220,34 @@ fn a_generic_fn_persists_each_instantiation() {
         ("Some(7)", "Some(\"300\")")
     );
     assert_eq!(r.get("ran"), "0");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_type_that_would_not_read_back_is_kept_in_memory_with_one_warning() {
+    let dir = fresh_dir("loose");
+    // Every process finds out once, and writes nothing.
+    for _ in 0..2 {
+        let r = run({
+            let mut c = child_cmd("child", "loose", &dir);
+            c.env("KEYS", "2,3,2,3");
+            c
+        });
+        assert_eq!((r.get("loose2"), r.get("loose3")), ("2", "3"));
+        assert_eq!(r.get("ran"), "2", "memory still caches");
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        assert!(
+            r.warnings[0].contains("would not read back"),
+            "{}",
+            r.warnings[0]
+        );
+        assert!(
+            r.warnings[0].contains("deserialize_any"),
+            "{}",
+            r.warnings[0]
+        );
+        assert!(!dir.exists(), "nothing was written");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

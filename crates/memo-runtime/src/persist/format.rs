@@ -197,6 +197,20 @@ impl Encoded {
         w.flush()
     }
 
+    /// Whether the payload decodes back to a `T`. A type whose `Deserialize`
+    /// does not fit the format (one that needs `deserialize_any`, or a
+    /// hand-written pair that disagree) fails here, in the process that
+    /// wrote it, instead of as a damaged entry in every later one.
+    pub(crate) fn decodes_as<T: DeserializeOwned + 'static>(&self) -> Result<(), codec::Error> {
+        let len = self.payload.len() as u64;
+        let mut r = Reader::new(&self.payload[..], len, Xxh3::new());
+        match bulk::decode::<T, _>(&mut r) {
+            Some(v) => v.map(drop)?,
+            None => codec::decode::<T, _>(&mut r).map(drop)?,
+        }
+        r.finish().map(drop)
+    }
+
     /// The entry's bytes, for tests.
     #[cfg(test)]
     pub(crate) fn to_vec(&self) -> Vec<u8> {

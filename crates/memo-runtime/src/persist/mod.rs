@@ -276,6 +276,8 @@ struct FnDisk {
     memory_only: AtomicBool,
     read_warned: AtomicBool,
     unencodable_warned: AtomicBool,
+    /// The first value written in this process is decoded again, once.
+    round_trip_checked: AtomicBool,
     hits: AtomicU64,
 }
 
@@ -302,6 +304,7 @@ impl FnDisk {
             memory_only: AtomicBool::new(false),
             read_warned: AtomicBool::new(false),
             unencodable_warned: AtomicBool::new(false),
+            round_trip_checked: AtomicBool::new(false),
             hits: AtomicU64::new(0),
         }));
         all.push(d);
@@ -356,7 +359,12 @@ impl FnDisk {
 
     /// Writes the entry for `key`. Never fails the call: a failure is
     /// reported once and the function stays in memory only.
-    fn save<V: Serialize>(&self, key: u128, value: &V, replay: Vec<u8>) {
+    fn save<V: Serialize + DeserializeOwned + 'static>(
+        &self,
+        key: u128,
+        value: &V,
+        replay: Vec<u8>,
+    ) {
         if self.memory_only.load(Relaxed) {
             return;
         }
@@ -378,6 +386,16 @@ impl FnDisk {
                 return;
             }
         };
+        if !self.round_trip_checked.swap(true, Relaxed) {
+            if let Err(e) = encoded.decodes_as::<V>() {
+                self.memory_only.store(true, Relaxed);
+                log::warn!(
+                    "memo: a value of `{}` written to disk would not read back ({e}); it is cached in memory only",
+                    self.path
+                );
+                return;
+            }
+        }
         let name = files::entry_name(key);
         // A directory removed under us (a clear, another process's cleanup)
         // is prepared again once.
