@@ -494,6 +494,7 @@ impl<R: Read> Decoder<'_, R> {
         usize::try_from(n).map_err(|_| Error("a length beyond this platform's".into()))
     }
 
+    #[inline]
     fn enter(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -509,6 +510,7 @@ impl<R: Read> Decoder<'_, R> {
         Ok(out)
     }
 
+    #[inline]
     fn items<'de, V: Visitor<'de>>(&mut self, n: usize, v: V, map: bool) -> Result<V::Value> {
         self.enter()?;
         let out = if map {
@@ -523,6 +525,7 @@ impl<R: Read> Decoder<'_, R> {
 
 macro_rules! decode_le {
     ($($f:ident: $t:ty => $visit:ident),*) => {$(
+        #[inline]
         fn $f<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
             v.$visit(<$t>::from_le_bytes(self.r.array()?))
         }
@@ -545,6 +548,7 @@ impl<'de, R: Read> de::Deserializer<'de> for &mut Decoder<'_, R> {
         deserialize_f32: f32 => visit_f32, deserialize_f64: f64 => visit_f64
     );
 
+    #[inline]
     fn deserialize_bool<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
         match self.r.array::<1>()? {
             [0] => v.visit_bool(false),
@@ -574,6 +578,7 @@ impl<'de, R: Read> de::Deserializer<'de> for &mut Decoder<'_, R> {
     fn deserialize_byte_buf<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
         v.visit_byte_buf(self.raw()?)
     }
+    #[inline]
     fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
         match self.r.array::<1>()? {
             [0] => v.visit_none(),
@@ -592,6 +597,7 @@ impl<'de, R: Read> de::Deserializer<'de> for &mut Decoder<'_, R> {
     fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, v: V) -> Result<V::Value> {
         v.visit_unit()
     }
+    #[inline]
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
         _: &'static str,
@@ -606,9 +612,11 @@ impl<'de, R: Read> de::Deserializer<'de> for &mut Decoder<'_, R> {
         let n = self.checked_len(true)?;
         self.items(n, v, false)
     }
+    #[inline]
     fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value> {
         self.items(len, v, false)
     }
+    #[inline]
     fn deserialize_tuple_struct<V: Visitor<'de>>(
         self,
         _: &'static str,
@@ -621,6 +629,7 @@ impl<'de, R: Read> de::Deserializer<'de> for &mut Decoder<'_, R> {
         let n = self.checked_len(true)?;
         self.items(n, v, true)
     }
+    #[inline]
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         _: &'static str,
@@ -629,6 +638,7 @@ impl<'de, R: Read> de::Deserializer<'de> for &mut Decoder<'_, R> {
     ) -> Result<V::Value> {
         self.items(fields.len(), v, false)
     }
+    #[inline]
     fn deserialize_enum<V: Visitor<'de>>(
         self,
         _: &'static str,
