@@ -70,6 +70,8 @@ fn timed<T>(label: &str, f: impl FnOnce() -> T) -> T {
 }
 
 fn main() {
+    // `memo::clear_all()` below also empties the disk cache: use a scratch one.
+    memo_runtime::persist::set_dir(std::env::temp_dir().join("memo-quickstart")).unwrap();
     println!("== expensive_computation ==");
     let a = timed("first call (runs the body)", || {
         expensive_computation(2, 21)

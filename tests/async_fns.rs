@@ -567,3 +567,36 @@ fn async_fns_take_patterns_mut_and_impl_trait_params() {
         assert!(shaped_forget((2, 1), 3, "x", "zzz"));
     });
 }
+
+// ---- persist = "disk" ---------------------------------------------------------------------
+
+#[test]
+fn an_async_memo_persists_to_disk_with_its_ttl() {
+    let dir = std::env::temp_dir().join(format!("memo-async-persist-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    memo_runtime::persist::set_dir(&dir).unwrap();
+    static RUNS: Runs = Runs::new();
+    // Memory keeps one entry, so a key asked for again after another one
+    // comes back from disk.
+    #[memo(persist = "disk", ttl = "1h", max_entries = 1)]
+    async fn table(n: u32) -> Result<Vec<f64>, String> {
+        RUNS.hit();
+        tokio::task::yield_now().await;
+        if n == 0 {
+            return Err("empty".into());
+        }
+        Ok((0..n).map(f64::from).collect())
+    }
+    current_thread().block_on(async {
+        assert_eq!(table(3).await.unwrap(), vec![0.0, 1.0, 2.0]);
+        assert!(table(0).await.is_err());
+        assert_eq!(table(2).await.unwrap(), vec![0.0, 1.0]);
+        assert_eq!(RUNS.get(), 3);
+        assert_eq!(table(3).await.unwrap(), vec![0.0, 1.0, 2.0]);
+        assert_eq!(RUNS.get(), 3, "read back from disk, not run");
+        assert_eq!(table_stats().disk_hits, 1);
+        assert_eq!(memo_runtime::persist::usage()[0].entries, 2, "`Err` was not written");
+    });
+    table_clear();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -10,6 +10,7 @@ fn example(name: &str) -> &'static str {
     match name {
         "ttl" => "`ttl = \"60s\"`",
         "max_entries" => "`max_entries = 100`",
+        "max_disk_entries" => "`max_disk_entries = 10_000`",
         "show_spinner" => "`show_spinner = false` or `show_spinner = \"Loading...\"`",
         "show_time" => "`show_time = true`",
         "allow_widgets" | "experimental_allow_widgets" => "`allow_widgets = true`",
@@ -61,6 +62,7 @@ pub(crate) struct HashOverride {
 pub(crate) struct Options {
     pub(crate) ttl: Option<(Ident, Ttl)>,
     pub(crate) max_entries: Option<(Ident, Expr)>,
+    pub(crate) max_disk_entries: Option<(Ident, Expr)>,
     pub(crate) show_spinner: Option<(Ident, Spinner)>,
     pub(crate) show_time: Option<(Ident, LitBool)>,
     pub(crate) allow_widgets: Option<(Ident, LitBool)>,
@@ -77,6 +79,7 @@ const KNOWN: &[&str] = &[
     "show_time",
     "allow_widgets",
     "persist",
+    "max_disk_entries",
 ];
 
 impl Parse for Options {
@@ -138,6 +141,10 @@ impl Parse for Options {
                     "allow_widgets" | "experimental_allow_widgets" => {
                         let v = parse_bool(input, &name)?;
                         set(&mut opts.allow_widgets, key, v)?;
+                    }
+                    "max_disk_entries" => {
+                        let v: Expr = input.parse()?;
+                        set(&mut opts.max_disk_entries, key, v)?;
                     }
                     "persist" => {
                         let v = parse_persist(input)?;

@@ -118,7 +118,8 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
             // A value that can't be cached is reported on the receiver of
             // `.memo(..)`: give it the return type's span.
             let mode = quote_spanned!(ret_span=> (&::memo_runtime::__private::#probe(&__memo_body)).mode());
-            let memo = Ident::new(&format!("memo{suffix}"), ret_span);
+            let persist = if model.persist { "_persist" } else { "" };
+            let memo = Ident::new(&format!("memo{persist}{suffix}"), ret_span);
             let mut args = proc_macro2::Group::new(
                 proc_macro2::Delimiter::Parenthesis,
                 quote!(&__MEMO_CACHE, __memo_key, __memo_body),
@@ -183,6 +184,9 @@ fn options(model: &Model) -> TokenStream {
     }
     if let Some(e) = &model.max_entries {
         o = quote!(#o.max_entries(#e));
+    }
+    if let Some(e) = &model.max_disk_entries {
+        o = quote!(#o.max_disk_entries(#e));
     }
     match &model.spinner {
         Some(Spinner::Shown(false)) => o = quote!(#o.show_spinner(#rt::Spinner::Hidden)),
@@ -401,6 +405,12 @@ fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> 
         }
     }
     let key = key_expr(model, true);
+    // A persisted function's companions reach its files too.
+    let (clear_fn, forget_fn) = if model.persist {
+        (quote!(persist_clear), quote!(persist_forget))
+    } else {
+        (quote!(clear), quote!(forget))
+    };
     // A companion exists exactly when its function does.
     let cfg: Vec<_> = item
         .attrs
@@ -413,7 +423,7 @@ fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> 
         #(#cfg)*
         #[allow(dead_code)]
         #vis fn #clear() {
-            #rt::clear(::core::module_path!(), #name_str, #hash_lit)
+            #rt::#clear_fn(::core::module_path!(), #name_str, #hash_lit)
         }
 
         #[doc = #forget_doc]
@@ -421,7 +431,7 @@ fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> 
         #[allow(dead_code, unused_variables, clippy::ptr_arg)]
         #vis #fsig {
             let __memo_key: u128 = #key;
-            #rt::forget(::core::module_path!(), #name_str, #hash_lit, __memo_key)
+            #rt::#forget_fn(::core::module_path!(), #name_str, #hash_lit, __memo_key)
         }
 
         #[doc = #stats_doc]

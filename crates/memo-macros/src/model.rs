@@ -58,6 +58,9 @@ pub(crate) struct Model {
     pub(crate) ret: ReturnShape,
     pub(crate) ttl: Option<Ttl>,
     pub(crate) max_entries: Option<Expr>,
+    /// `persist = "disk"`.
+    pub(crate) persist: bool,
+    pub(crate) max_disk_entries: Option<Expr>,
     pub(crate) spinner: Option<Spinner>,
     pub(crate) show_time: bool,
     pub(crate) allow_widgets: bool,
@@ -247,22 +250,32 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
         },
     };
 
-    if let Some((key, storage)) = &opts.persist {
-        match kind {
-            Kind::Singleton => errs.at(
+    if let Some((key, _)) = &opts.persist {
+        if kind == Kind::Singleton {
+            errs.at(
                 key.span(),
                 "`persist` does not apply to #[singleton]: it holds a live resource (a pool, a client, a model), which can't be written to disk. Remove `persist`",
-            ),
-            // `persist = false` asks for what there is.
-            Kind::Memo if storage.value().is_empty() => {}
-            Kind::Memo => errs.at(
-                key.span(),
-                "`persist` is not available yet: #[memo] caches in memory only in this version. Remove `persist`",
-            ),
+            );
         }
     }
+    // `persist = false` asks for memory, which is what there is without it.
+    let persist = opts
+        .persist
+        .as_ref()
+        .is_some_and(|(_, s)| !s.value().is_empty());
     if let Some((_, e)) = &opts.max_entries {
-        check_max_entries(e, &mut errs);
+        check_max_entries("max_entries", e, &mut errs);
+    }
+    if let Some((key, e)) = &opts.max_disk_entries {
+        if persist {
+            check_max_entries("max_disk_entries", e, &mut errs);
+        }
+        if !persist {
+            errs.at(
+                key.span(),
+                format!("`max_disk_entries` bounds the disk cache, which {attr} uses only with `persist = \"disk\"`: add that, or use `max_entries` to bound memory"),
+            );
+        }
     }
 
     if let Some(e) = errs.0 {
@@ -287,6 +300,10 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
         max_entries: opts
             .max_entries
             .map(|(key, e)| typed(e, syn::parse_quote_spanned!(key.span()=> usize))),
+        persist,
+        max_disk_entries: opts
+            .max_disk_entries
+            .map(|(key, e)| typed(e, syn::parse_quote_spanned!(key.span()=> usize))),
         spinner: opts.show_spinner.map(|(_, s)| s),
         show_time: opts.show_time.is_some_and(|(_, b)| b.value),
         allow_widgets: opts.allow_widgets.is_some_and(|(_, b)| b.value),
@@ -306,24 +323,25 @@ fn check_owned(ty: &Type, attr: &str, errs: &mut Errors) {
 }
 
 /// Catches what is surely not a positive count; the compiler checks the rest.
-fn check_max_entries(e: &Expr, errs: &mut Errors) {
+fn check_max_entries(name: &str, e: &Expr, errs: &mut Errors) {
     let fix = match e {
         Expr::Lit(l) => match &l.lit {
             Lit::Int(i) if i.base10_parse::<u64>().ok() == Some(0) => {
-                "`max_entries = 0` would cache nothing; use at least 1, or remove the option for no limit".to_string()
+                format!("`{name} = 0` would cache nothing; use at least 1, or remove the option for no limit")
             }
             Lit::Int(_) => return,
             Lit::Str(s) => match s.value().trim().parse::<u64>() {
-                Ok(n) if n > 0 => format!("`max_entries` takes a number, not a string: `max_entries = {n}`"),
-                _ => "`max_entries` takes a whole number, such as `max_entries = 100`".to_string(),
+                Ok(n) if n > 0 => format!("`{name}` takes a number, not a string: `{name} = {n}`"),
+                _ => format!("`{name}` takes a whole number, such as `{name} = 100`"),
             },
-            _ => "`max_entries` takes a whole number, such as `max_entries = 100`".to_string(),
+            _ => format!("`{name}` takes a whole number, such as `{name} = 100`"),
         },
         Expr::Unary(syn::ExprUnary {
             op: syn::UnOp::Neg(_),
             ..
-        }) => "`max_entries` can't be negative: use at least 1, or remove the option for no limit"
-            .to_string(),
+        }) => {
+            format!("`{name}` can't be negative: use at least 1, or remove the option for no limit")
+        }
         _ => return,
     };
     errs.push(syn::Error::new_spanned(e, fix));

@@ -5,7 +5,7 @@
 //! hit's cost is mostly the bytes of future state it moves, so a hit moves
 //! only the value, and a miss moves one box.
 
-use crate::private::{MemoValue, PlainMode, Probe, ResultMode, SingletonValue};
+use crate::private::{MemoValue, PersistValue, PlainMode, Probe, ResultMode, SingletonValue};
 use crate::registry::FnCache;
 use crate::CallKey;
 use std::convert::Infallible;
@@ -114,6 +114,45 @@ impl<R> PlainMode<R> {
         call(store.hit_now(key), move || async move {
             let body = async move { Ok((body.await, None)) };
             never(store.get_or_try_async(key, body).await)
+        })
+    }
+}
+
+impl<T, E> ResultMode<T, E> {
+    /// A `#[memo(persist = "disk")] async fn` whose body returns a `Result`.
+    #[inline(always)]
+    pub fn memo_persist_async(
+        self,
+        cache: &'static FnCache,
+        key: impl Into<CallKey>,
+        body: impl Future<Output = Result<T, E>>,
+    ) -> AsyncCall<Result<T, E>, impl Future<Output = Result<T, E>>>
+    where
+        T: MemoValue + PersistValue,
+    {
+        let (store, key) = (cache.store::<T>(), key.into());
+        call(store.hit_now(key).map(Ok), move || {
+            crate::persist::call_async(cache, key, body)
+        })
+    }
+}
+
+impl<R> PlainMode<R> {
+    /// A `#[memo(persist = "disk")] async fn`.
+    #[inline(always)]
+    pub fn memo_persist_async(
+        self,
+        cache: &'static FnCache,
+        key: impl Into<CallKey>,
+        body: impl Future<Output = R>,
+    ) -> AsyncCall<R, impl Future<Output = R>>
+    where
+        R: MemoValue + PersistValue,
+    {
+        let (store, key) = (cache.store::<R>(), key.into());
+        call(store.hit_now(key), move || async move {
+            let body = async move { Ok(body.await) };
+            never(crate::persist::call_async(cache, key, body).await)
         })
     }
 }

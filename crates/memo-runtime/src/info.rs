@@ -61,6 +61,7 @@ impl FnInfo {
 pub struct Options {
     pub(crate) ttl: Option<Duration>,
     pub(crate) max_entries: Option<usize>,
+    pub(crate) max_disk_entries: Option<usize>,
     pub(crate) show_spinner: Spinner,
     pub(crate) show_time: bool,
     pub(crate) allow_widgets: bool,
@@ -84,6 +85,7 @@ impl Options {
         Options {
             ttl: None,
             max_entries: None,
+            max_disk_entries: None,
             show_spinner: Spinner::Default,
             show_time: false,
             allow_widgets: false,
@@ -99,6 +101,12 @@ impl Options {
     /// Keep at most this many entries, dropping the least recently used.
     pub const fn max_entries(mut self, n: usize) -> Self {
         self.max_entries = Some(n);
+        self
+    }
+
+    /// Keep at most this many entries on disk, dropping the oldest written.
+    pub const fn max_disk_entries(mut self, n: usize) -> Self {
+        self.max_disk_entries = Some(n);
         self
     }
 

@@ -78,6 +78,7 @@ mod append;
 mod async_calls;
 mod info;
 mod key;
+pub mod persist;
 mod registry;
 mod stats;
 mod store;
@@ -121,6 +122,8 @@ pub use stats::Stats;
 /// |---|---|
 /// | `ttl = "60s"` | entries expire this long after they were written (`"1h 30m"`, `"2 days"`, `"500ms"`), or a `Duration` expression |
 /// | `max_entries = N` | keep at most `N` entries, dropping the least recently used |
+/// | `persist = "disk"` | also keep values on disk, for later processes (the value must be `Serialize + DeserializeOwned`; see [`persist`]) |
+/// | `max_disk_entries = N` | with `persist`: keep at most `N` entries on disk, dropping the oldest written |
 /// | `hash(p = ptr)` | key parameter `p` by which object it is (its address), not by its contents |
 /// | `hash(p = \|v\| expr)` | key parameter `p` by `expr` (any function of it: a file's mtime, a connection's id) |
 /// | `hash(self = ignore)` | leave the receiver out of the key (other parameters: prefix them with `_`) |
@@ -161,10 +164,10 @@ pub use memo_macros::memo;
 /// assert!(!Arc::ptr_eq(&counter("a"), &counter("b")));
 /// ```
 ///
-/// Takes the same options as [`#[memo]`](macro@memo) except `persist`, and
-/// works on `async fn` the same way (`async fn pool() -> Pool` resolves to an
-/// `Arc<Pool>`). Also available as `cache_resource` and
-/// `experimental_singleton`.
+/// Takes the same options as [`#[memo]`](macro@memo) except `persist` and
+/// `max_disk_entries`, and works on `async fn` the same way (`async fn pool()
+/// -> Pool` resolves to an `Arc<Pool>`). Also available as `cache_resource`
+/// and `experimental_singleton`.
 pub use memo_macros::singleton;
 
 /// Derives [`StableHash`] for a struct or enum whose fields implement it.
@@ -189,9 +192,12 @@ pub mod memo {
     use crate::Stats;
 
     /// Drops the entries of every `#[memo]` function (Streamlit's
-    /// `st.cache_data.clear()`). Singletons are untouched.
+    /// `st.cache_data.clear()`), and deletes every entry in the disk cache
+    /// ([`persist::dir`](crate::persist::dir)), also of functions not called
+    /// in this process. Singletons are untouched.
     ///
     /// ```
+    /// # memo_runtime::persist::set_dir(std::env::temp_dir().join("memo-doc-clear-all")).unwrap();
     /// use memo_runtime::memo;
     ///
     /// #[memo]
@@ -203,6 +209,7 @@ pub mod memo {
     /// ```
     pub fn clear_all() {
         registry::clear_kind(Kind::Memo);
+        crate::persist::clear_all();
     }
 
     /// Counters of every `#[memo]` function that has been called, by path
@@ -222,8 +229,8 @@ pub mod memo {
         registry::stats_kind(Kind::Memo)
     }
 
-    /// Sets hits, misses and evictions of every `#[memo]` function back to
-    /// zero (entries stay).
+    /// Sets hits, misses, evictions and disk hits of every `#[memo]`
+    /// function back to zero (entries stay).
     ///
     /// ```
     /// use memo_runtime::memo;
@@ -303,6 +310,7 @@ pub mod singleton {
 /// `cache_data::clear_all()`.
 ///
 /// ```
+/// # memo_runtime::persist::set_dir(std::env::temp_dir().join("memo-doc-cache-data")).unwrap();
 /// use memo_runtime::cache_data;
 ///
 /// #[cache_data(ttl = "1h")]

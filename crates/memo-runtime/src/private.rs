@@ -5,6 +5,7 @@
 pub use crate::async_calls::*;
 pub use crate::info::{FnInfo, Kind, Options, Spinner};
 pub use crate::key::{Address, CallKey, KeyHasher, StableHash};
+pub use crate::persist::PersistValue;
 use crate::registry;
 pub use crate::registry::FnCache;
 use crate::stats::Stats;
@@ -126,6 +127,42 @@ impl<T, E> ResultMode<T, E> {
     }
 }
 
+impl<T, E> ResultMode<T, E> {
+    /// A `#[memo(persist = "disk")]` call whose body returns a `Result`: only
+    /// `Ok` values are written.
+    #[inline]
+    pub fn memo_persist(
+        self,
+        cache: &'static FnCache,
+        key: impl Into<CallKey>,
+        body: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        T: MemoValue + PersistValue,
+    {
+        crate::persist::call(cache, key.into(), body)
+    }
+}
+
+impl<R> PlainMode<R> {
+    /// A `#[memo(persist = "disk")]` call.
+    #[inline]
+    pub fn memo_persist(
+        self,
+        cache: &'static FnCache,
+        key: impl Into<CallKey>,
+        body: impl FnOnce() -> R,
+    ) -> R
+    where
+        R: MemoValue + PersistValue,
+    {
+        match crate::persist::call(cache, key.into(), || Ok::<R, Infallible>(body())) {
+            Ok(v) => v,
+            Err(never) => match never {},
+        }
+    }
+}
+
 impl<R> PlainMode<R> {
     /// Runs a `#[memo]` call.
     #[inline]
@@ -216,4 +253,28 @@ pub fn forget(module: &'static str, name: &'static str, source_hash: u128, key: 
 pub fn stats(module: &'static str, name: &'static str, source_hash: u128) -> Stats {
     registry::matching(module, name, source_hash)
         .fold(Stats::default(), |acc, c| acc.add(c.stats()))
+}
+
+// ---- companions of persisted fns --------------------------------------------
+
+fn function_key(module: &'static str, name: &'static str, source_hash: u128) -> u128 {
+    FnInfo::new(module, name, Kind::Memo, source_hash, Options::new).function_key()
+}
+
+/// `f_clear()` of a `persist = "disk"` fn: memory and disk.
+pub fn persist_clear(module: &'static str, name: &'static str, source_hash: u128) {
+    clear(module, name, source_hash);
+    crate::persist::clear_fn(module, name);
+}
+
+/// `f_forget(args)` of a `persist = "disk"` fn.
+pub fn persist_forget(
+    module: &'static str,
+    name: &'static str,
+    source_hash: u128,
+    key: u128,
+) -> bool {
+    let in_memory = forget(module, name, source_hash, key);
+    let fkey = function_key(module, name, source_hash);
+    crate::persist::forget(module, name, fkey, key) | in_memory
 }

@@ -107,6 +107,10 @@ impl FnCache {
         store
     }
 
+    pub(crate) fn info(&'static self) -> &'static FnInfo {
+        &self.info
+    }
+
     fn entries(&self) -> impl Iterator<Item = &'static Entry> {
         self.all.iter()
     }
@@ -125,12 +129,16 @@ impl FnCache {
 
     /// Counters summed over every instantiation.
     pub fn stats(&self) -> Stats {
-        self.entries()
-            .fold(Stats::default(), |acc, e| acc.add(e.dynamic.stats()))
+        let mut s = self
+            .entries()
+            .fold(Stats::default(), |acc, e| acc.add(e.dynamic.stats()));
+        s.disk_hits = crate::persist::disk_hits(self.info.function_key(), false);
+        s
     }
 
     fn reset_counters(&self) {
         self.entries().for_each(|e| e.dynamic.reset_counters());
+        crate::persist::disk_hits(self.info.function_key(), true);
     }
 }
 

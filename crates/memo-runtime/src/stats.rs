@@ -73,12 +73,17 @@ impl Striped {
 pub struct Stats {
     /// Calls answered from the cache.
     pub hits: u64,
-    /// Calls that ran the body (including ones whose `Err` was not cached).
+    /// Calls not answered from memory: they ran the body (including ones
+    /// whose `Err` was not cached) or, with `persist = "disk"`, read the
+    /// value from disk (counted again in `disk_hits`).
     pub misses: u64,
     /// Keys held right now (including ones whose value is being computed).
     pub entries: usize,
     /// Values dropped to respect `max_entries` or because their `ttl` passed.
     pub evictions: u64,
+    /// Of the `misses`, those answered from the disk cache without running
+    /// the body (`persist = "disk"` only).
+    pub disk_hits: u64,
 }
 
 impl Stats {
@@ -88,6 +93,7 @@ impl Stats {
             misses: self.misses + other.misses,
             entries: self.entries + other.entries,
             evictions: self.evictions + other.evictions,
+            disk_hits: self.disk_hits + other.disk_hits,
         }
     }
 }

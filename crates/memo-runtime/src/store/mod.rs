@@ -532,6 +532,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             misses: self.misses.load(Relaxed),
             entries: self.entries.load(Relaxed),
             evictions: self.evictions.load(Relaxed),
+            disk_hits: 0,
         }
     }
 

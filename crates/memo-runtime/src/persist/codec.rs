@@ -1,0 +1,779 @@
+//! The payload encoding: a compact, non-self-describing serde format in which
+//! a primitive is its little-endian bytes and nothing else.
+//!
+//! Why not rmp-serde (MessagePack): it tags every element, so decoding a
+//! million `f64`s parses a million markers (~3.7 ms); here an `f64` is 8 raw
+//! bytes and decoding it is a bounds check and a copy. The shape comes from
+//! the type, as in bincode: integers and floats fixed-width, `bool` one byte,
+//! `char` a `u32`, lengths (strings, bytes, sequences, maps) a `u64`, `Option`
+//! a tag byte, an enum variant its `u32` index, structs and tuples their
+//! fields in order.
+//!
+//! Decoding reads through [`Reader`], which streams from the file in chunks,
+//! hashes what it reads, and never allocates more than the bytes left in the
+//! entry, so garbage can make it fail but never panic or exhaust memory.
+
+use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
+use serde::ser::{self, Serialize};
+use std::fmt;
+use std::io::Read;
+use xxhash_rust::xxh3::Xxh3;
+
+/// Values nested deeper than this are refused on both sides, so that a
+/// hostile entry for a recursive type can't overflow the stack.
+const MAX_DEPTH: u32 = 1024;
+
+/// A sequence may claim more elements than bytes left only if its elements
+/// might take no bytes (`Vec<()>`); beyond this many it is garbage.
+const ZERO_SIZED_LEN: u64 = 1 << 16;
+
+const CHUNK: usize = 64 * 1024;
+
+/// Why a value could not be encoded or decoded.
+#[derive(Debug)]
+pub(crate) struct Error(pub(crate) String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl ser::Error for Error {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Error(msg.to_string())
+    }
+}
+
+impl de::Error for Error {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Error(msg.to_string())
+    }
+}
+
+type Result<T> = std::result::Result<T, Error>;
+
+fn err<T>(msg: impl Into<String>) -> Result<T> {
+    Err(Error(msg.into()))
+}
+
+// ---- encoding ---------------------------------------------------------------
+
+/// Encodes `value` onto the end of `out`.
+pub(crate) fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<()> {
+    let mut enc = Encoder {
+        out: std::mem::take(out),
+        depth: 0,
+    };
+    let r = value.serialize(&mut enc);
+    *out = enc.out;
+    r
+}
+
+struct Encoder {
+    out: Vec<u8>,
+    depth: u32,
+}
+
+impl Encoder {
+    fn len(&mut self, n: usize) {
+        self.out.extend_from_slice(&(n as u64).to_le_bytes());
+    }
+
+    fn enter(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return err(format!(
+                "the value is nested more than {MAX_DEPTH} levels deep"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Opens a sequence or map: its length now if known, else a placeholder
+    /// patched when it ends.
+    fn open(&mut self, len: Option<usize>) -> Result<Compound<'_>> {
+        self.enter()?;
+        let patch = match len {
+            Some(n) => {
+                self.len(n);
+                None
+            }
+            None => {
+                let at = self.out.len();
+                self.len(0);
+                Some(at)
+            }
+        };
+        Ok(Compound {
+            enc: self,
+            patch,
+            count: 0,
+        })
+    }
+}
+
+struct Compound<'e> {
+    enc: &'e mut Encoder,
+    /// Where to write the element count at the end, when it was not known.
+    patch: Option<usize>,
+    count: u64,
+}
+
+impl Compound<'_> {
+    fn element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
+        self.count += 1;
+        v.serialize(&mut *self.enc)
+    }
+
+    fn close(self) -> Result<()> {
+        if let Some(at) = self.patch {
+            self.enc.out[at..at + 8].copy_from_slice(&self.count.to_le_bytes());
+        }
+        self.enc.depth -= 1;
+        Ok(())
+    }
+}
+
+macro_rules! encode_le {
+    ($($f:ident: $t:ty),*) => {$(
+        fn $f(self, v: $t) -> Result<()> {
+            self.out.extend_from_slice(&v.to_le_bytes());
+            Ok(())
+        }
+    )*};
+}
+
+impl<'e> ser::Serializer for &'e mut Encoder {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Compound<'e>;
+    type SerializeTuple = Compound<'e>;
+    type SerializeTupleStruct = Compound<'e>;
+    type SerializeTupleVariant = Compound<'e>;
+    type SerializeMap = Compound<'e>;
+    type SerializeStruct = Compound<'e>;
+    type SerializeStructVariant = Compound<'e>;
+
+    encode_le!(
+        serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+        serialize_i128: i128, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
+        serialize_u64: u64, serialize_u128: u128, serialize_f32: f32, serialize_f64: f64
+    );
+
+    fn serialize_bool(self, v: bool) -> Result<()> {
+        self.out.push(u8::from(v));
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<()> {
+        self.serialize_u32(v as u32)
+    }
+    fn serialize_str(self, v: &str) -> Result<()> {
+        self.serialize_bytes(v.as_bytes())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<()> {
+        self.len(v.len());
+        self.out.extend_from_slice(v);
+        Ok(())
+    }
+    fn serialize_none(self) -> Result<()> {
+        self.out.push(0);
+        Ok(())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<()> {
+        self.out.push(1);
+        self.enter()?;
+        v.serialize(&mut *self)?;
+        self.depth -= 1;
+        Ok(())
+    }
+    fn serialize_unit(self) -> Result<()> {
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<()> {
+        Ok(())
+    }
+    fn serialize_unit_variant(self, _: &'static str, index: u32, _: &'static str) -> Result<()> {
+        self.serialize_u32(index)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, v: &T) -> Result<()> {
+        self.enter()?;
+        v.serialize(&mut *self)?;
+        self.depth -= 1;
+        Ok(())
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        index: u32,
+        _: &'static str,
+        v: &T,
+    ) -> Result<()> {
+        self.serialize_u32(index)?;
+        self.serialize_newtype_struct("", v)
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'e>> {
+        self.open(len)
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Compound<'e>> {
+        self.enter()?;
+        Ok(Compound {
+            enc: self,
+            patch: None,
+            count: 0,
+        })
+    }
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Compound<'e>> {
+        self.serialize_tuple(len)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        index: u32,
+        _: &'static str,
+        len: usize,
+    ) -> Result<Compound<'e>> {
+        self.serialize_u32(index)?;
+        self.serialize_tuple(len)
+    }
+    fn serialize_map(self, len: Option<usize>) -> Result<Compound<'e>> {
+        self.open(len)
+    }
+    fn serialize_struct(self, _: &'static str, len: usize) -> Result<Compound<'e>> {
+        self.serialize_tuple(len)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        index: u32,
+        _: &'static str,
+        len: usize,
+    ) -> Result<Compound<'e>> {
+        self.serialize_u32(index)?;
+        self.serialize_tuple(len)
+    }
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+}
+
+/// Sequences, tuples and their struct and variant forms all write their
+/// elements in order.
+macro_rules! compound {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl ser::$trait for Compound<'_> {
+            type Ok = ();
+            type Error = Error;
+            fn $method<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
+                self.element(v)
+            }
+            fn end(self) -> Result<()> {
+                self.close()
+            }
+        }
+    )*};
+}
+
+compound!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
+
+impl ser::SerializeMap for Compound<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, k: &T) -> Result<()> {
+        // A map's length counts entries, not keys and values.
+        self.element(k)
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
+        v.serialize(&mut *self.enc)
+    }
+    fn end(self) -> Result<()> {
+        self.close()
+    }
+}
+
+/// Fields are positional: a skipped field would shift every later one.
+fn skipped(key: &str) -> Result<()> {
+    err(format!(
+        "field `{key}` is skipped when serializing (`skip_serializing_if`), which a positional format can't represent"
+    ))
+}
+
+macro_rules! fields {
+    ($($trait:ident),*) => {$(
+        impl ser::$trait for Compound<'_> {
+            type Ok = ();
+            type Error = Error;
+            fn serialize_field<T: Serialize + ?Sized>(&mut self, _: &'static str, v: &T) -> Result<()> {
+                self.element(v)
+            }
+            fn skip_field(&mut self, key: &'static str) -> Result<()> {
+                skipped(key)
+            }
+            fn end(self) -> Result<()> {
+                self.close()
+            }
+        }
+    )*};
+}
+
+fields!(SerializeStruct, SerializeStructVariant);
+
+// ---- reading ----------------------------------------------------------------
+
+/// Streams `len` bytes of an entry from `R` through a small buffer, hashing
+/// them as they arrive.
+pub(crate) struct Reader<R> {
+    inner: R,
+    /// Allocated on first use: a bulk read never needs it.
+    buf: Vec<u8>,
+    cap: usize,
+    pos: usize,
+    end: usize,
+    /// Bytes of the section not yet pulled from `inner`.
+    unread: u64,
+    hash: Xxh3,
+}
+
+impl<R: Read> Reader<R> {
+    /// Reads a section of `len` bytes, continuing `hash` (so the checksum can
+    /// cover what came before).
+    pub(crate) fn new(inner: R, len: u64, hash: Xxh3) -> Self {
+        let cap = len.min(CHUNK as u64) as usize;
+        Reader {
+            inner,
+            buf: Vec::new(),
+            cap: cap.max(16),
+            pos: 0,
+            end: 0,
+            unread: len,
+            hash,
+        }
+    }
+
+    /// Bytes of the section not consumed yet.
+    #[inline]
+    pub(crate) fn left(&self) -> u64 {
+        self.unread + (self.end - self.pos) as u64
+    }
+
+    fn short() -> Error {
+        Error("the entry ends early (truncated)".into())
+    }
+
+    /// Pulls more of the section into the buffer, keeping what is unconsumed.
+    #[cold]
+    fn refill(&mut self) -> Result<()> {
+        if self.buf.is_empty() {
+            self.buf = vec![0; self.cap];
+        }
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        let room = (self.buf.len() - self.end).min(self.unread.min(usize::MAX as u64) as usize);
+        if room == 0 {
+            return Err(Self::short());
+        }
+        let got = loop {
+            match self.inner.read(&mut self.buf[self.end..self.end + room]) {
+                Ok(0) => return Err(Self::short()),
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return err(format!("reading the entry failed: {e}")),
+            }
+        };
+        self.hash.update(&self.buf[self.end..self.end + got]);
+        self.end += got;
+        self.unread -= got as u64;
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        while self.end - self.pos < N {
+            self.refill()?;
+        }
+        let mut out = [0; N];
+        out.copy_from_slice(&self.buf[self.pos..self.pos + N]);
+        self.pos += N;
+        Ok(out)
+    }
+
+    /// Fills `dst` exactly: first from the buffer, then straight from the
+    /// file into `dst` (no copy through the buffer), hashing each piece while
+    /// it is still in cache.
+    pub(crate) fn fill_exact(&mut self, dst: &mut [u8]) -> Result<()> {
+        if (dst.len() as u64) > self.left() {
+            return Err(Self::short());
+        }
+        let buffered = dst.len().min(self.end - self.pos);
+        dst[..buffered].copy_from_slice(&self.buf[self.pos..self.pos + buffered]);
+        self.pos += buffered;
+        for piece in dst[buffered..].chunks_mut(1 << 18) {
+            self.inner.read_exact(piece).map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => Self::short(),
+                _ => Error(format!("reading the entry failed: {e}")),
+            })?;
+            self.hash.update(piece);
+            self.unread -= piece.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// `n` bytes into `out`, which has been checked against what is left.
+    fn bytes_into(&mut self, mut n: usize, out: &mut Vec<u8>) -> Result<()> {
+        while n > 0 {
+            if self.pos == self.end {
+                self.refill()?;
+            }
+            let take = n.min(self.end - self.pos);
+            out.extend_from_slice(&self.buf[self.pos..self.pos + take]);
+            self.pos += take;
+            n -= take;
+        }
+        Ok(())
+    }
+
+    /// Everything left, as raw bytes (the replay section).
+    pub(crate) fn rest(&mut self) -> Result<Vec<u8>> {
+        let n = usize::try_from(self.left()).map_err(|_| Self::short())?;
+        let mut out = Vec::with_capacity(n);
+        self.bytes_into(n, &mut out)?;
+        Ok(out)
+    }
+
+    /// The reader positioned after this section, and the hash so far; fails
+    /// if the section was not consumed exactly.
+    pub(crate) fn finish(self) -> Result<(R, Xxh3)> {
+        if self.left() != 0 {
+            return err(format!(
+                "{} bytes after the value (written as another type?)",
+                self.left()
+            ));
+        }
+        Ok((self.inner, self.hash))
+    }
+}
+
+// ---- decoding ---------------------------------------------------------------
+
+/// Decodes one value from `reader`, which must hold exactly it.
+pub(crate) fn decode<T: de::DeserializeOwned, R: Read>(reader: &mut Reader<R>) -> Result<T> {
+    T::deserialize(&mut Decoder {
+        r: reader,
+        depth: 0,
+    })
+}
+
+struct Decoder<'r, R> {
+    r: &'r mut Reader<R>,
+    depth: u32,
+}
+
+impl<R: Read> Decoder<'_, R> {
+    fn len(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.r.array()?))
+    }
+
+    /// A length that can't be right is refused before anything is allocated.
+    fn checked_len(&mut self, per_item_may_be_empty: bool) -> Result<usize> {
+        let n = self.len()?;
+        let fits = n <= self.r.left() || (per_item_may_be_empty && n <= ZERO_SIZED_LEN);
+        if !fits {
+            return err(format!(
+                "a length of {n} with only {} bytes left",
+                self.r.left()
+            ));
+        }
+        usize::try_from(n).map_err(|_| Error("a length beyond this platform's".into()))
+    }
+
+    #[inline]
+    fn enter(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return err(format!("nested more than {MAX_DEPTH} levels deep"));
+        }
+        Ok(())
+    }
+
+    fn raw(&mut self) -> Result<Vec<u8>> {
+        let n = self.checked_len(false)?;
+        let mut out = Vec::with_capacity(n);
+        self.r.bytes_into(n, &mut out)?;
+        Ok(out)
+    }
+
+    #[inline]
+    fn items<'de, V: Visitor<'de>>(&mut self, n: usize, v: V, map: bool) -> Result<V::Value> {
+        self.enter()?;
+        let out = if map {
+            v.visit_map(Items { de: self, left: n })
+        } else {
+            v.visit_seq(Items { de: self, left: n })
+        }?;
+        self.depth -= 1;
+        Ok(out)
+    }
+}
+
+macro_rules! decode_le {
+    ($($f:ident: $t:ty => $visit:ident),*) => {$(
+        #[inline]
+        fn $f<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
+            v.$visit(<$t>::from_le_bytes(self.r.array()?))
+        }
+    )*};
+}
+
+impl<'de, R: Read> de::Deserializer<'de> for &mut Decoder<'_, R> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
+        err("the disk format is not self-describing: types that need `deserialize_any` (`#[serde(untagged)]`, `#[serde(flatten)]`, `serde_json::Value`) can't be persisted")
+    }
+
+    decode_le!(
+        deserialize_i8: i8 => visit_i8, deserialize_i16: i16 => visit_i16,
+        deserialize_i32: i32 => visit_i32, deserialize_i64: i64 => visit_i64,
+        deserialize_i128: i128 => visit_i128, deserialize_u8: u8 => visit_u8,
+        deserialize_u16: u16 => visit_u16, deserialize_u32: u32 => visit_u32,
+        deserialize_u64: u64 => visit_u64, deserialize_u128: u128 => visit_u128,
+        deserialize_f32: f32 => visit_f32, deserialize_f64: f64 => visit_f64
+    );
+
+    #[inline]
+    fn deserialize_bool<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
+        match self.r.array::<1>()? {
+            [0] => v.visit_bool(false),
+            [1] => v.visit_bool(true),
+            [b] => err(format!("{b} is not a bool")),
+        }
+    }
+    fn deserialize_char<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
+        let n = u32::from_le_bytes(self.r.array()?);
+        match char::from_u32(n) {
+            Some(c) => v.visit_char(c),
+            None => err(format!("{n:#x} is not a char")),
+        }
+    }
+    fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
+        self.deserialize_string(v)
+    }
+    fn deserialize_string<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
+        match String::from_utf8(self.raw()?) {
+            Ok(s) => v.visit_string(s),
+            Err(_) => err("a string that is not UTF-8"),
+        }
+    }
+    fn deserialize_bytes<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
+        self.deserialize_byte_buf(v)
+    }
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
+        v.visit_byte_buf(self.raw()?)
+    }
+    #[inline]
+    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
+        match self.r.array::<1>()? {
+            [0] => v.visit_none(),
+            [1] => {
+                self.enter()?;
+                let out = v.visit_some(&mut *self)?;
+                self.depth -= 1;
+                Ok(out)
+            }
+            [b] => err(format!("{b} is not an Option tag")),
+        }
+    }
+    fn deserialize_unit<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
+        v.visit_unit()
+    }
+    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, v: V) -> Result<V::Value> {
+        v.visit_unit()
+    }
+    #[inline]
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        v: V,
+    ) -> Result<V::Value> {
+        self.enter()?;
+        let out = v.visit_newtype_struct(&mut *self)?;
+        self.depth -= 1;
+        Ok(out)
+    }
+    fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
+        let n = self.checked_len(true)?;
+        self.items(n, v, false)
+    }
+    #[inline]
+    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value> {
+        self.items(len, v, false)
+    }
+    #[inline]
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        len: usize,
+        v: V,
+    ) -> Result<V::Value> {
+        self.items(len, v, false)
+    }
+    fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
+        let n = self.checked_len(true)?;
+        self.items(n, v, true)
+    }
+    #[inline]
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value> {
+        self.items(fields.len(), v, false)
+    }
+    #[inline]
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value> {
+        self.enter()?;
+        let out = v.visit_enum(&mut *self)?;
+        self.depth -= 1;
+        Ok(out)
+    }
+    fn deserialize_identifier<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
+        self.deserialize_u32(v)
+    }
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
+        err("the disk format can't skip a value it has no type for")
+    }
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+}
+
+struct Items<'d, 'r, R> {
+    de: &'d mut Decoder<'r, R>,
+    left: usize,
+}
+
+impl<'de, R: Read> de::SeqAccess<'de> for Items<'_, '_, R> {
+    type Error = Error;
+    #[inline]
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
+}
+
+impl<'de, R: Read> de::MapAccess<'de> for Items<'_, '_, R> {
+    type Error = Error;
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
+        seed.deserialize(&mut *self.de)
+    }
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
+}
+
+impl<'de, R: Read> de::EnumAccess<'de> for &mut Decoder<'_, R> {
+    type Error = Error;
+    type Variant = Self;
+    fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Self)> {
+        let index = u32::from_le_bytes(self.r.array()?);
+        let v = seed.deserialize(IntoDeserializer::<Error>::into_deserializer(index))?;
+        Ok((v, self))
+    }
+}
+
+impl<'de, R: Read> de::VariantAccess<'de> for &mut Decoder<'_, R> {
+    type Error = Error;
+    fn unit_variant(self) -> Result<()> {
+        Ok(())
+    }
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value> {
+        seed.deserialize(self)
+    }
+    fn tuple_variant<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value> {
+        self.items(len, v, false)
+    }
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value> {
+        self.items(fields.len(), v, false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn round<T: Serialize + de::DeserializeOwned>(v: &T) -> T {
+        let mut out = Vec::new();
+        encode(v, &mut out).unwrap();
+        let mut r = Reader::new(&out[..], out.len() as u64, Xxh3::new());
+        let back = decode(&mut r).unwrap();
+        r.finish().unwrap();
+        back
+    }
+
+    #[test]
+    fn values_round_trip() {
+        assert_eq!(
+            round(&vec![1.5f64, -0.0, f64::MAX]),
+            vec![1.5, -0.0, f64::MAX]
+        );
+        assert_eq!(
+            round(&("é".to_string(), 'x', true, 7u128, -3i8)),
+            ("é".to_string(), 'x', true, 7, -3)
+        );
+        let m: BTreeMap<String, Option<Vec<u8>>> =
+            [("a".into(), None), ("b".into(), Some(vec![1, 2]))].into();
+        assert_eq!(round(&m), m);
+        assert_eq!(round(&vec![(); 3]), vec![(); 3]);
+        assert_eq!(round(&Ok::<u8, String>(3)), Ok(3));
+    }
+
+    #[test]
+    fn an_f64_is_its_eight_bytes() {
+        let mut out = Vec::new();
+        encode(&vec![1.0f64, 2.0], &mut out).unwrap();
+        let mut want = 2u64.to_le_bytes().to_vec();
+        want.extend(1.0f64.to_le_bytes());
+        want.extend(2.0f64.to_le_bytes());
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn a_huge_length_is_refused_before_allocating() {
+        let bytes = u64::MAX.to_le_bytes();
+        let mut r = Reader::new(&bytes[..], 8, Xxh3::new());
+        let e = decode::<Vec<u8>, _>(&mut r).unwrap_err();
+        assert!(e.0.contains("length"), "{e}");
+    }
+}

@@ -1,0 +1,557 @@
+//! `#[memo(persist = "disk")]`: values written to disk and served from there
+//! in later runs.
+//!
+//! ```
+//! # let dir = std::env::temp_dir().join(format!("memo-doc-persist-{}", std::process::id()));
+//! // Before the first persisted call (else `MEMO_CACHE_DIR`, else ~/.cache/memo):
+//! memo_runtime::persist::set_dir(&dir).unwrap();
+//!
+//! #[memo_runtime::memo(persist = "disk", ttl = "1h")]
+//! fn load(n: u32) -> Vec<f64> {
+//!     (0..n).map(f64::from).collect()
+//! }
+//!
+//! assert_eq!(load(3), vec![0.0, 1.0, 2.0]); // runs the body, writes an entry
+//! assert_eq!(memo_runtime::persist::usage()[0].entries, 1);
+//! load_clear(); // memory and disk
+//! assert!(memo_runtime::persist::usage().is_empty());
+//! # std::fs::remove_dir_all(&dir).ok();
+//! ```
+//!
+//! A value read back from disk is counted in `f_stats().disk_hits`:
+//!
+//! ```
+//! # let dir = std::env::temp_dir().join(format!("memo-doc-disk-hits-{}", std::process::id()));
+//! # memo_runtime::persist::set_dir(&dir).unwrap();
+//! // Memory keeps one value, so asking for 1 again after 2 goes to disk.
+//! #[memo_runtime::memo(persist = "disk", max_entries = 1)]
+//! fn double(x: u64) -> u64 { x * 2 }
+//!
+//! double(1);
+//! double(2);
+//! assert_eq!(double(1), 2);
+//! let s = double_stats();
+//! assert_eq!((s.misses, s.disk_hits), (3, 1)); // two ran the body, one read the disk
+//! # std::fs::remove_dir_all(&dir).ok();
+//! ```
+//!
+//! A memory miss asks the disk inside the call's single flight (one read per
+//! key however many threads wait), and a disk hit fills memory with the rest
+//! of the entry's `ttl`. Nothing here ever fails a call: a file that can't be
+//! read or trusted is a miss, and a directory that can't be written leaves
+//! the function cached in memory only, with one warning through `log`.
+//! `docs/persistence.md` has the format and the reasons.
+
+mod bulk;
+mod codec;
+mod files;
+mod format;
+mod location;
+
+pub use location::{DirInUse, ENV_VAR};
+
+use crate::info::FnInfo;
+use crate::key::CallKey;
+use crate::registry::FnCache;
+use format::{Reject, Want};
+use parking_lot::Mutex;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, SystemTime};
+
+/// Where persisted entries go, if called before the first persisted call (or
+/// clear): it wins over `MEMO_CACHE_DIR` and the default. Once the directory
+/// is in use it can't move, and a call asking for another one gets
+/// [`DirInUse`] instead of silently writing elsewhere.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("memo-doc-set-dir-{}", std::process::id()));
+/// memo_runtime::persist::set_dir(&dir).unwrap();
+/// assert_eq!(memo_runtime::persist::dir(), dir);
+/// memo_runtime::persist::set_dir(&dir).unwrap(); // the same again is fine
+/// assert!(memo_runtime::persist::set_dir(dir.join("elsewhere")).is_err());
+/// ```
+pub fn set_dir(path: impl AsRef<Path>) -> Result<(), DirInUse> {
+    location::set(path.as_ref().to_path_buf())
+}
+
+/// The disk cache's directory: what [`set_dir`] set, else `$MEMO_CACHE_DIR`,
+/// else `$XDG_CACHE_HOME/memo`, else `~/.cache/memo` (macOS:
+/// `~/Library/Caches/memo`; Windows: `%LOCALAPPDATA%\memo\cache`). Asking
+/// fixes it for the rest of the process. It is created, owner-only (0700),
+/// on the first write.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("memo-doc-dir-{}", std::process::id()));
+/// std::env::set_var(memo_runtime::persist::ENV_VAR, &dir);
+/// assert_eq!(memo_runtime::persist::dir(), dir);
+/// ```
+pub fn dir() -> PathBuf {
+    location::root().to_path_buf()
+}
+
+/// What the disk cache holds for one function (one version of it), as
+/// [`usage`] lists it.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("memo-doc-usage-struct-{}", std::process::id()));
+/// # memo_runtime::persist::set_dir(&dir).unwrap();
+/// #[memo_runtime::memo(persist = "disk")]
+/// fn bytes(n: usize) -> Vec<u8> { vec![7; n] }
+///
+/// bytes(1000);
+/// let u = &memo_runtime::persist::usage()[0];
+/// assert_eq!(u.entries, 1);
+/// assert!(u.bytes > 1000); // the value and its header
+/// assert!(u.dir.starts_with(&dir));
+/// # std::fs::remove_dir_all(&dir).ok();
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Usage {
+    /// `module::function`.
+    pub function: String,
+    /// Entries on disk (expired ones included until they are next read).
+    pub entries: usize,
+    /// Their total size in bytes.
+    pub bytes: u64,
+    /// The function's directory.
+    pub dir: PathBuf,
+}
+
+/// Every function with entries or a directory in the disk cache, by
+/// function name. Reads the directory, so it sees entries of every process.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("memo-doc-usage-{}", std::process::id()));
+/// # memo_runtime::persist::set_dir(&dir).unwrap();
+/// #[memo_runtime::memo(persist = "disk")]
+/// fn word(n: u8) -> String { "word".repeat(n.into()) }
+///
+/// word(1);
+/// word(2);
+/// let u = &memo_runtime::persist::usage()[0];
+/// assert!(u.function.ends_with("::word"));
+/// assert_eq!(u.entries, 2);
+/// # std::fs::remove_dir_all(&dir).ok();
+/// ```
+pub fn usage() -> Vec<Usage> {
+    let mut out: Vec<Usage> = files::fn_dirs(location::root())
+        .into_iter()
+        .map(|dir| {
+            let (function, entries, bytes) = files::describe(&dir);
+            Usage {
+                function,
+                entries,
+                bytes,
+                dir,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.function.cmp(&b.function));
+    out
+}
+
+/// Deletes every persisted entry of the functions whose `module::name` is
+/// `function` or ends with `::function`, whether or not they ran in this
+/// process, and returns how many entries went. (Values already in memory stay:
+/// use the `f_clear()` companion for both.)
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("memo-doc-clear-fn-{}", std::process::id()));
+/// # memo_runtime::persist::set_dir(&dir).unwrap();
+/// #[memo_runtime::memo(persist = "disk")]
+/// fn square(x: u64) -> u64 { x * x }
+///
+/// square(3);
+/// assert_eq!(memo_runtime::persist::clear_function("square"), 1);
+/// assert!(memo_runtime::persist::usage().is_empty());
+/// # std::fs::remove_dir_all(&dir).ok();
+/// ```
+pub fn clear_function(function: &str) -> usize {
+    let suffix = format!("::{function}");
+    usage()
+        .into_iter()
+        .filter(|u| u.function == function || u.function.ends_with(&suffix))
+        .map(|u| files::remove_fn_dir(&u.dir))
+        .sum()
+}
+
+/// Deletes every persisted entry under [`dir`]. Only files of the cache's own
+/// layout are removed. Called by [`memo::clear_all`](crate::memo::clear_all).
+pub(crate) fn clear_all() -> usize {
+    files::fn_dirs(location::root())
+        .iter()
+        .map(|d| files::remove_fn_dir(d))
+        .sum()
+}
+
+// ---- what generated code reaches --------------------------------------------
+
+/// What a `#[memo(persist = "disk")]` fn may return: it is written with serde
+/// and read back in later runs. Every `Serialize + DeserializeOwned` type is
+/// one; a fn returning `Result<T, E>` needs it of `T` only.
+///
+/// ```
+/// fn persistable<T: memo_runtime::persist::PersistValue>() {}
+/// persistable::<Vec<f64>>();
+/// persistable::<std::sync::Arc<String>>(); // serde's `rc` feature is on
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` can't be persisted: a #[memo(persist = \"disk\")] fn must return a type that is `Serialize + DeserializeOwned`",
+    label = "this value is written to disk with serde and read back in later runs",
+    note = "derive both on the type: `#[derive(serde::Serialize, serde::Deserialize)]` (add `serde = {{ version = \"1\", features = [\"derive\"] }}` to Cargo.toml), or remove `persist = \"disk\"` to cache in memory only"
+)]
+pub trait PersistValue: Serialize + DeserializeOwned {}
+impl<T: Serialize + DeserializeOwned> PersistValue for T {}
+
+/// A persisted `#[memo]` call: memory, then disk, then the body (whose `Ok`
+/// is written to disk).
+pub(crate) fn call<V, X>(
+    cache: &'static FnCache,
+    key: CallKey,
+    body: impl FnOnce() -> Result<V, X>,
+) -> Result<V, X>
+where
+    V: Clone + Send + Sync + 'static + PersistValue,
+{
+    cache.store::<V>().get_or_try_expiring(key, || {
+        if let Some(found) = load(cache, key) {
+            return Ok(found);
+        }
+        let value = body()?;
+        save(cache, key, &value);
+        Ok((value, None))
+    })
+}
+
+/// [`call`] for an `async fn`. The disk is read and written in the poll, as
+/// a plain file read (no executor is assumed to offload it to).
+pub(crate) async fn call_async<V, X>(
+    cache: &'static FnCache,
+    key: CallKey,
+    body: impl std::future::Future<Output = Result<V, X>>,
+) -> Result<V, X>
+where
+    V: Clone + Send + Sync + 'static + PersistValue,
+{
+    let compute = async move {
+        if let Some(found) = load(cache, key) {
+            return Ok(found);
+        }
+        let value = body.await?;
+        save(cache, key, &value);
+        Ok((value, None))
+    };
+    cache.store::<V>().get_or_try_async(key, compute).await
+}
+
+/// A memory miss's look at the disk: the value and what is left of its ttl.
+fn load<V: PersistValue + 'static>(
+    cache: &'static FnCache,
+    key: CallKey,
+) -> Option<(V, Option<Duration>)> {
+    let (value, _replay, left) = FnDisk::of(cache.info()).load::<V>(key.digest())?;
+    Some((value, left))
+}
+
+/// Writes a computed value. The replay section stays empty until element
+/// replay records what the body drew: it will pass that here, and get it
+/// back from `load`.
+fn save<V: PersistValue + 'static>(cache: &'static FnCache, key: CallKey, value: &V) {
+    FnDisk::of(cache.info()).save(key.digest(), value, Vec::new());
+}
+
+fn name_key(module: &str, name: &str) -> u128 {
+    let mut h = crate::KeyHasher::new();
+    h.write_str(module);
+    h.write_str(name);
+    h.finish()
+}
+
+/// The directory of one version of a function.
+fn fn_dir(module: &str, name: &str, function_key: u128) -> PathBuf {
+    location::root()
+        .join(files::hex(name_key(module, name)))
+        .join(files::hex(function_key))
+}
+
+/// `f_clear()` of a persisted fn: every version's entries go, not only this
+/// one's.
+pub(crate) fn clear_fn(module: &str, name: &str) {
+    let group = location::root().join(files::hex(name_key(module, name)));
+    if let Ok(list) = std::fs::read_dir(&group) {
+        for e in list.flatten() {
+            files::remove_fn_dir(&e.path());
+        }
+    }
+}
+
+/// `f_forget(args)` of a persisted fn: whether a file was removed.
+pub(crate) fn forget(module: &str, name: &str, function_key: u128, key: u128) -> bool {
+    let file = fn_dir(module, name, function_key).join(files::entry_name(key));
+    std::fs::remove_file(file).is_ok()
+}
+
+/// One persisted function's disk side in this process.
+struct FnDisk {
+    path: String,
+    function_key: u128,
+    dir: PathBuf,
+    ttl: Option<Duration>,
+    max_disk_entries: Option<usize>,
+    /// Whether the directory was prepared in this process, and how many
+    /// entries it holds (an estimate between rescans).
+    written: Mutex<Option<usize>>,
+    /// Set after a write failed: from then on the function is memory-only.
+    memory_only: AtomicBool,
+    read_warned: AtomicBool,
+    unencodable_warned: AtomicBool,
+    /// The first value written in this process is decoded again, once.
+    round_trip_checked: AtomicBool,
+    hits: AtomicU64,
+}
+
+/// By function key. A list, not a map: there are few persisted functions,
+/// each looked up once per memory miss, and a `HashMap` would cost its random
+/// seed on a first call that should be as quick as a raw read.
+static FNS: Mutex<Vec<&'static FnDisk>> = Mutex::new(Vec::new());
+
+impl FnDisk {
+    fn of(info: &'static FnInfo) -> &'static FnDisk {
+        let key = info.function_key();
+        let mut all = FNS.lock();
+        if let Some(d) = all.iter().find(|d| d.function_key == key) {
+            return d;
+        }
+        let opts = (info.options)();
+        let d: &'static FnDisk = Box::leak(Box::new(FnDisk {
+            path: info.path(),
+            function_key: key,
+            dir: fn_dir(info.module, info.name, key),
+            ttl: opts.ttl,
+            max_disk_entries: opts.max_disk_entries,
+            written: Mutex::new(None),
+            memory_only: AtomicBool::new(false),
+            read_warned: AtomicBool::new(false),
+            unencodable_warned: AtomicBool::new(false),
+            round_trip_checked: AtomicBool::new(false),
+            hits: AtomicU64::new(0),
+        }));
+        all.push(d);
+        d
+    }
+
+    fn want<V>(&self, key: u128) -> Want {
+        Want {
+            function_key: self.function_key,
+            value_key: key,
+            type_hash: format::type_hash::<V>(),
+        }
+    }
+
+    /// The entry for `key`, with its replay section and remaining life.
+    fn load<V: DeserializeOwned + 'static>(
+        &self,
+        key: u128,
+    ) -> Option<(V, Vec<u8>, Option<Duration>)> {
+        let file = self.dir.join(files::entry_name(key));
+        match read_entry::<V>(&file, &self.want::<V>(key)) {
+            Ok(d) => {
+                self.hits.fetch_add(1, Relaxed);
+                Some((d.value, d.replay, d.left))
+            }
+            Err(Reject::Absent) => None,
+            Err(Reject::Expired) => {
+                let _ = std::fs::remove_file(&file);
+                None
+            }
+            Err(Reject::Io(e)) => {
+                if !self.read_warned.swap(true, Relaxed) {
+                    log::warn!(
+                        "memo: can't read {} for `{}` ({e}); computing instead (further read errors of this fn are not reported)",
+                        file.display(),
+                        self.path
+                    );
+                }
+                None
+            }
+            Err(why) => {
+                log::warn!(
+                    "memo: ignoring {} for `{}`: {why}; computing the value and rewriting the entry",
+                    file.display(),
+                    self.path
+                );
+                let _ = std::fs::remove_file(&file);
+                None
+            }
+        }
+    }
+
+    /// Writes the entry for `key`. Never fails the call: a failure is
+    /// reported once and the function stays in memory only.
+    fn save<V: Serialize + DeserializeOwned + 'static>(
+        &self,
+        key: u128,
+        value: &V,
+        replay: Vec<u8>,
+    ) {
+        if self.memory_only.load(Relaxed) {
+            return;
+        }
+        let encoded = match format::encode(
+            self.want::<V>(key),
+            value,
+            replay,
+            SystemTime::now(),
+            self.ttl,
+        ) {
+            Ok(e) => e,
+            Err(e) => {
+                if !self.unencodable_warned.swap(true, Relaxed) {
+                    log::warn!(
+                            "memo: a value of `{}` can't be written to disk ({e}); it is cached in memory only",
+                            self.path
+                        );
+                }
+                return;
+            }
+        };
+        if !self.round_trip_checked.swap(true, Relaxed) {
+            if let Err(e) = encoded.decodes_as::<V>() {
+                self.memory_only.store(true, Relaxed);
+                log::warn!(
+                    "memo: a value of `{}` written to disk would not read back ({e}); it is cached in memory only",
+                    self.path
+                );
+                return;
+            }
+        }
+        let name = files::entry_name(key);
+        // A directory removed under us (a clear, another process's cleanup)
+        // is prepared again once.
+        let mut result = Ok(());
+        for attempt in 0..2 {
+            result = self
+                .ensure_dir()
+                .and_then(|()| files::write_atomic(&self.dir, &name, &encoded));
+            match &result {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt == 0 => {
+                    *self.written.lock() = None
+                }
+                _ => break,
+            }
+        }
+        match result {
+            Ok(()) => self.count_write(),
+            Err(e) => {
+                if !self.memory_only.swap(true, Relaxed) {
+                    log::warn!(
+                        "memo: can't write to the disk cache at {} ({e}); `{}` is cached in memory only for the rest of this process",
+                        self.dir.display(),
+                        self.path
+                    );
+                }
+            }
+        }
+    }
+
+    fn ensure_dir(&self) -> std::io::Result<()> {
+        let mut w = self.written.lock();
+        if w.is_none() {
+            *w = Some(files::prepare(
+                &self.dir,
+                &format!("{}\n{:032x}\n", self.path, self.function_key),
+            )?);
+        }
+        Ok(())
+    }
+
+    fn count_write(&self) {
+        let mut w = self.written.lock();
+        let n = w.get_or_insert(0);
+        *n += 1;
+        if let Some(max) = self.max_disk_entries {
+            if *n > max {
+                // Down to 90 %, so that a full directory is listed once per
+                // tenth of its bound, not on every write.
+                *n = files::evict_oldest(&self.dir, max - max / 10);
+            }
+        }
+    }
+}
+
+fn read_entry<V: DeserializeOwned + 'static>(
+    file: &Path,
+    want: &Want,
+) -> Result<format::Decoded<V>, Reject> {
+    let f = match std::fs::File::open(file) {
+        Ok(f) => f,
+        // No directory is no entry, whatever is in the way.
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Err(Reject::Absent)
+        }
+        Err(e) => return Err(Reject::Io(e)),
+    };
+    let len = f.metadata().map_err(Reject::Io)?.len();
+    format::decode(f, len, want, SystemTime::now())
+}
+
+/// Disk hits of a function in this process, set back to zero if `reset`.
+pub(crate) fn disk_hits(function_key: u128, reset: bool) -> u64 {
+    FNS.lock()
+        .iter()
+        .find(|d| d.function_key == function_key)
+        .map_or(0, |d| {
+            if reset {
+                d.hits.swap(0, Relaxed)
+            } else {
+                d.hits.load(Relaxed)
+            }
+        })
+}
+
+/// The fuzz test makes valid entries through this.
+#[doc(hidden)]
+pub fn encode_entry_for_tests<V: Serialize>(
+    function_key: u128,
+    value_key: u128,
+    value: &V,
+    replay: Vec<u8>,
+    ttl: Option<Duration>,
+) -> Vec<u8> {
+    let want = Want {
+        function_key,
+        value_key,
+        type_hash: format::type_hash::<V>(),
+    };
+    let mut out = Vec::new();
+    if let Ok(e) = format::encode(want, value, replay, SystemTime::now(), ttl) {
+        let _ = e.write_to(&mut out);
+    }
+    out
+}
+
+/// The fuzz test decodes raw bytes as an entry through this.
+#[doc(hidden)]
+pub fn decode_entry_for_tests<V: DeserializeOwned + 'static>(
+    bytes: &[u8],
+    function_key: u128,
+    value_key: u128,
+) -> Result<V, String> {
+    let want = Want {
+        function_key,
+        value_key,
+        type_hash: format::type_hash::<V>(),
+    };
+    format::decode::<V, _>(bytes, bytes.len() as u64, &want, SystemTime::now())
+        .map(|d| d.value)
+        .map_err(|e| e.to_string())
+}

@@ -1,8 +1,0 @@
-use memo_runtime::memo;
-
-#[memo(persist = "disk")]
-fn f(x: u32) -> u32 {
-    x
-}
-
-fn main() {}
