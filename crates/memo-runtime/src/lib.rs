@@ -48,9 +48,12 @@ mod append;
 mod info;
 mod key;
 mod registry;
+pub mod replay;
+pub mod st;
 mod stats;
 mod store;
 mod thread;
+pub mod ui;
 
 #[doc(hidden)]
 #[path = "private.rs"]

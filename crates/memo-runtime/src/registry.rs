@@ -107,6 +107,10 @@ impl FnCache {
         store
     }
 
+    pub(crate) fn info(&'static self) -> &'static FnInfo {
+        &self.info
+    }
+
     fn entries(&self) -> impl Iterator<Item = &'static Entry> {
         self.all.iter()
     }
