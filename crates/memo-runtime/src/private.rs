@@ -180,12 +180,7 @@ impl<T, E> ResultMode<T, E> {
 impl<R> PlainMode<R> {
     /// Runs a `#[memo]` call.
     #[inline]
-    pub fn memo(
-        self,
-        cache: &'static FnCache,
-        key: impl KeyArg,
-        body: impl FnOnce() -> R,
-    ) -> R
+    pub fn memo(self, cache: &'static FnCache, key: impl KeyArg, body: impl FnOnce() -> R) -> R
     where
         R: MemoValue,
     {

@@ -101,7 +101,10 @@ impl Container {
     }
 
     fn widget(self) -> Keyed<'static> {
-        Keyed { on: self, key: None }
+        Keyed {
+            on: self,
+            key: None,
+        }
     }
 }
 

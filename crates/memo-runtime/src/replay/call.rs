@@ -167,7 +167,11 @@ static WIDGET_IDS: LazyLock<Mutex<HashMap<(usize, u128), Arc<[String]>>>> =
 
 fn known_ids(cache: &'static FnCache, args: u128) -> Arc<[String]> {
     let k = (cache as *const FnCache as usize, args);
-    WIDGET_IDS.lock().get(&k).cloned().unwrap_or_else(|| Arc::new([]))
+    WIDGET_IDS
+        .lock()
+        .get(&k)
+        .cloned()
+        .unwrap_or_else(|| Arc::new([]))
 }
 
 fn set_ids(cache: &'static FnCache, args: u128, ids: &[String]) {

@@ -217,11 +217,7 @@ pub(crate) fn widget(
 }
 
 /// The live part of drawing a widget, also used when replaying one.
-pub(crate) fn draw_widget(
-    run: &mut Run,
-    t: Target,
-    mut w: Widget,
-) -> Result<WidgetValue, UiError> {
+pub(crate) fn draw_widget(run: &mut Run, t: Target, mut w: Widget) -> Result<WidgetValue, UiError> {
     let allowed = replay::check_widget(run, &w)?;
     if !run.used.insert(w.id.clone()) {
         return Err(UiError::new(
@@ -265,7 +261,9 @@ pub(crate) fn draw_widget(
 pub(crate) fn spinner(text: String, show_time: bool) -> Option<SpinnerGuard> {
     with_run(|run| {
         let at = run.current();
-        let index = run.tree.push_element(at, Element::Spinner { text, show_time });
+        let index = run
+            .tree
+            .push_element(at, Element::Spinner { text, show_time });
         SpinnerGuard { at, index }
     })
 }
