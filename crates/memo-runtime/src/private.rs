@@ -43,7 +43,7 @@ pub fn hash_by<T, K: StableHash>(h: &mut KeyHasher, name: &str, value: T, by: im
 
 /// A call's key as generated code passes it: a plain key, or one of an
 /// `allow_widgets` fn, whose widgets' values join the key inside a session.
-pub trait KeyArg {
+pub trait CallKeyInput {
     /// Whether this is an `allow_widgets` call (decided at compile time, so
     /// other fns' hits pay nothing for the feature).
     const WIDGETS: bool;
@@ -51,7 +51,7 @@ pub trait KeyArg {
     fn call_key(self) -> CallKey;
 }
 
-impl KeyArg for CallKey {
+impl CallKeyInput for CallKey {
     const WIDGETS: bool = false;
     #[inline(always)]
     fn call_key(self) -> CallKey {
@@ -59,7 +59,7 @@ impl KeyArg for CallKey {
     }
 }
 
-impl KeyArg for u128 {
+impl CallKeyInput for u128 {
     const WIDGETS: bool = false;
     #[inline(always)]
     fn call_key(self) -> CallKey {
@@ -70,7 +70,7 @@ impl KeyArg for u128 {
 /// The key of an `allow_widgets = true` fn.
 pub struct WithWidgets(pub CallKey);
 
-impl KeyArg for WithWidgets {
+impl CallKeyInput for WithWidgets {
     const WIDGETS: bool = true;
     #[inline(always)]
     fn call_key(self) -> CallKey {
@@ -81,7 +81,7 @@ impl KeyArg for WithWidgets {
 /// Every cached call: the store holds the value with what the body drew, so
 /// a hit inside an app session draws it again.
 #[inline(always)]
-fn cached<K: KeyArg, V: Clone + Send + Sync + 'static, E>(
+fn cached<K: CallKeyInput, V: Clone + Send + Sync + 'static, E>(
     cache: &'static FnCache,
     key: K,
     body: impl FnOnce() -> Result<V, E>,
@@ -167,7 +167,7 @@ impl<T, E> ResultMode<T, E> {
     pub fn memo(
         self,
         cache: &'static FnCache,
-        key: impl KeyArg,
+        key: impl CallKeyInput,
         body: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, E>
     where
@@ -180,7 +180,12 @@ impl<T, E> ResultMode<T, E> {
 impl<R> PlainMode<R> {
     /// Runs a `#[memo]` call.
     #[inline]
-    pub fn memo(self, cache: &'static FnCache, key: impl KeyArg, body: impl FnOnce() -> R) -> R
+    pub fn memo(
+        self,
+        cache: &'static FnCache,
+        key: impl CallKeyInput,
+        body: impl FnOnce() -> R,
+    ) -> R
     where
         R: MemoValue,
     {
@@ -195,7 +200,7 @@ impl<R> PlainMode<R> {
 #[inline]
 pub fn singleton<T: SingletonValue>(
     cache: &'static FnCache,
-    key: impl KeyArg,
+    key: impl CallKeyInput,
     body: impl FnOnce() -> T,
 ) -> Arc<T> {
     singleton_arc(cache, key, || Arc::new(body()))
@@ -205,7 +210,7 @@ pub fn singleton<T: SingletonValue>(
 #[inline]
 pub fn singleton_arc<T: SingletonValue + ?Sized>(
     cache: &'static FnCache,
-    key: impl KeyArg,
+    key: impl CallKeyInput,
     body: impl FnOnce() -> Arc<T>,
 ) -> Arc<T> {
     match cached(cache, key, || Ok::<_, Infallible>(body())) {
@@ -218,7 +223,7 @@ pub fn singleton_arc<T: SingletonValue + ?Sized>(
 #[inline]
 pub fn singleton_result<T: SingletonValue, E>(
     cache: &'static FnCache,
-    key: impl KeyArg,
+    key: impl CallKeyInput,
     body: impl FnOnce() -> Result<T, E>,
 ) -> Result<Arc<T>, E> {
     singleton_arc_result(cache, key, || body().map(Arc::new))
@@ -228,7 +233,7 @@ pub fn singleton_result<T: SingletonValue, E>(
 #[inline]
 pub fn singleton_arc_result<T: SingletonValue + ?Sized, E>(
     cache: &'static FnCache,
-    key: impl KeyArg,
+    key: impl CallKeyInput,
     body: impl FnOnce() -> Result<Arc<T>, E>,
 ) -> Result<Arc<T>, E> {
     cached(cache, key, body)

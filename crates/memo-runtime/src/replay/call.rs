@@ -162,8 +162,10 @@ pub(crate) fn replay(rec: &Recording) {
 /// Per function and argument key, the widgets its body drew: their values
 /// are part of the key (Streamlit 1.15–1.37's `MultiCacheResults`). Kept
 /// beside the store, which stays unaware of widgets.
-static WIDGET_IDS: LazyLock<Mutex<HashMap<(usize, u128), Arc<[String]>>>> =
-    LazyLock::new(Default::default);
+static WIDGET_IDS: LazyLock<Mutex<WidgetIds>> = LazyLock::new(Default::default);
+
+/// `(function's cache address, argument digest)` → widget ids, sorted.
+type WidgetIds = HashMap<(usize, u128), Arc<[String]>>;
 
 fn known_ids(cache: &'static FnCache, args: u128) -> Arc<[String]> {
     let k = (cache as *const FnCache as usize, args);
