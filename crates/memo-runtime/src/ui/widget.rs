@@ -233,7 +233,7 @@ pub struct Date {
 ///
 /// ```
 /// let t = memo_runtime::ui::Time { hour: 9, minute: 30 };
-/// assert_eq!(t.hour * 60 + t.minute, 570);
+/// assert_eq!(u32::from(t.hour) * 60 + u32::from(t.minute), 570);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Time {
