@@ -70,6 +70,13 @@ fn plus_one_keys_on_the_checkbox() {
     assert_eq!(tree(s.run(script)), plain, "hit for the unticked box");
     assert_eq!(PLUS_ONE.get(), 2);
     assert_eq!(plus_one_stats().entries, 2);
+
+    // Forgetting the arguments forgets every widget combination.
+    assert!(plus_one_forget(2));
+    assert_eq!(plus_one_stats().entries, 0);
+    assert!(!plus_one_forget(2));
+    assert_eq!(tree(s.run(script)), plain, "computed again");
+    assert_eq!(PLUS_ONE.get(), 3);
 }
 
 static KEEPS: Runs = Runs::new();

@@ -253,6 +253,7 @@ pub fn forget(module: &'static str, name: &'static str, source_hash: u128, key: 
     let mut found = false;
     for c in registry::matching(module, name, source_hash) {
         found |= c.forget(key);
+        found |= crate::replay::forget_widget_results(c, key);
     }
     found
 }

@@ -159,26 +159,53 @@ pub(crate) fn replay(rec: &Recording) {
 
 // ---- allow_widgets --------------------------------------------------------
 
-/// Per function and argument key, the widgets its body drew: their values
-/// are part of the key (Streamlit 1.15–1.37's `MultiCacheResults`). Kept
-/// beside the store, which stays unaware of widgets.
-static WIDGET_IDS: LazyLock<Mutex<WidgetIds>> = LazyLock::new(Default::default);
+/// Per function and argument key, the widgets its body drew (their values
+/// are part of the key: Streamlit 1.15–1.37's `MultiCacheResults`) and the
+/// keys its results were stored under, so `f_forget(args)` finds them all.
+/// Kept beside the store, which stays unaware of widgets.
+static WIDGETS: LazyLock<Mutex<HashMap<(usize, u128), WidgetEntry>>> =
+    LazyLock::new(Default::default);
 
-/// `(function's cache address, argument digest)` → widget ids, sorted.
-type WidgetIds = HashMap<(usize, u128), Arc<[String]>>;
+#[derive(Default)]
+struct WidgetEntry {
+    /// Sorted.
+    ids: Arc<[String]>,
+    keys: Vec<u128>,
+}
+
+fn slot(cache: &'static FnCache, args: u128) -> (usize, u128) {
+    (cache as *const FnCache as usize, args)
+}
 
 fn known_ids(cache: &'static FnCache, args: u128) -> Arc<[String]> {
-    let k = (cache as *const FnCache as usize, args);
-    WIDGET_IDS
+    WIDGETS
         .lock()
-        .get(&k)
-        .cloned()
-        .unwrap_or_else(|| Arc::new([]))
+        .get(&slot(cache, args))
+        .map_or_else(|| Arc::new([]) as Arc<[String]>, |e| e.ids.clone())
 }
 
 fn set_ids(cache: &'static FnCache, args: u128, ids: &[String]) {
-    let k = (cache as *const FnCache as usize, args);
-    WIDGET_IDS.lock().insert(k, ids.into());
+    WIDGETS.lock().entry(slot(cache, args)).or_default().ids = ids.into();
+}
+
+fn stored_under(cache: &'static FnCache, args: u128, key: u128) {
+    let mut all = WIDGETS.lock();
+    let keys = &mut all.entry(slot(cache, args)).or_default().keys;
+    if !keys.contains(&key) {
+        keys.push(key);
+    }
+}
+
+/// `f_forget(args)` for an `allow_widgets` fn: drops the result of every
+/// widget combination stored for these arguments.
+pub(crate) fn forget_widget_results(cache: &'static FnCache, args: u128) -> bool {
+    let keys = WIDGETS
+        .lock()
+        .get_mut(&slot(cache, args))
+        .map(|e| std::mem::take(&mut e.keys))
+        .unwrap_or_default();
+    keys.into_iter()
+        .fold(false, |found, k| cache.forget(k) | found)
 }
 
 /// The key of a call inside a session: the arguments and the current value
@@ -228,6 +255,7 @@ where
     let mut ran = false;
     let got = store.get_or_try(CallKey::from(first), || {
         ran = true;
+        stored_under(cache, args, first);
         let (v, rec) = compute(cache.info(), body).map_err(Miss::Body)?;
         let now = rec.as_ref().map(|r| r.widget_ids()).unwrap_or_default();
         if *now != *ids {
@@ -248,6 +276,7 @@ where
         }
         Err(Miss::Body(e)) => Err(e),
         Err(Miss::Rekeyed(entry, key)) => {
+            stored_under(cache, args, key);
             let v = entry.0.clone();
             let _ = store.get_or_try::<std::convert::Infallible>(CallKey::from(key), || Ok(entry));
             Ok(v)

@@ -26,7 +26,7 @@
 mod call;
 mod record;
 
-pub(crate) use call::{call, call_widgets};
+pub(crate) use call::{call, call_widgets, forget_widget_results};
 pub(crate) use record::{check_widget, record_block, record_element, widget_warning, Capture};
 
 use crate::ui::{BlockKind, Element};
