@@ -111,6 +111,33 @@ fn blocks_created_inside_the_fn_and_the_sidebar_replay() {
     assert_eq!(BOXED.get(), 1);
 }
 
+static SIDE: Runs = Runs::new();
+
+#[singleton]
+fn side_panel() -> u8 {
+    SIDE.hit();
+    st::sidebar().with(|| st::text("implicit, in the sidebar"));
+    st::text("implicit, in the caller's container");
+    1
+}
+
+#[test]
+fn with_sidebar_inside_the_fn_replays_into_the_sidebar() {
+    // Called from inside a container, so "the caller's container" and "the
+    // sidebar" are told apart.
+    let script = || {
+        st::container().with(side_panel);
+    };
+    let expected = json!({
+        "main": [container(vec![text("implicit, in the caller's container")])],
+        "sidebar": [text("implicit, in the sidebar")],
+    });
+    let mut s = Session::new();
+    assert_eq!(tree(s.run(script)), expected, "miss");
+    assert_eq!(tree(s.run(script)), expected, "hit");
+    assert_eq!(SIDE.get(), 1);
+}
+
 static FOREIGN: Runs = Runs::new();
 
 #[memo]
