@@ -70,6 +70,19 @@ impl Run {
 /// An error a `st::` call raises. It unwinds the script like an exception
 /// and [`Session::run`](super::Session::run) shows it as an `exception`
 /// element named `name`.
+///
+/// ```
+/// use memo_runtime::{st, ui::{Element, Session}};
+/// let mut s = Session::new();
+/// let out = s.run(|| {
+///     st::button("Go");
+///     st::button("Go"); // the same id twice: raises a `UiError`
+///     st::text("never drawn");
+/// });
+/// let Some(Element::Exception { name, .. }) = out.main[1].as_element() else { panic!() };
+/// assert_eq!(name, "DuplicateWidgetID");
+/// assert_eq!(out.main.len(), 2);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UiError {
     /// Streamlit's name for it (`"DuplicateWidgetID"`, `"CacheReplayClosureError"`…).
