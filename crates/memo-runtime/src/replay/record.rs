@@ -56,16 +56,14 @@ fn decorator(info: &FnInfo) -> &'static str {
     }
 }
 
+/// Where the call lands for each capture, outermost first; a block none of
+/// them can name again is reported for the innermost that can't.
 fn places(run: &Run, t: Target, at: BlockId) -> Result<Vec<Place>, UiError> {
-    run.captures
-        .iter()
-        .rev()
-        .map(|c| c.place(t, at).ok_or_else(|| closure_error(c.info)))
-        .collect::<Result<Vec<_>, _>>()
-        .map(|mut v| {
-            v.reverse();
-            v
-        })
+    let all: Option<Vec<Place>> = run.captures.iter().map(|c| c.place(t, at)).collect();
+    all.ok_or_else(|| {
+        let c = run.captures.iter().rev().find(|c| c.place(t, at).is_none());
+        closure_error(c.expect("one capture could not place it").info)
+    })
 }
 
 pub(crate) fn record_element(
