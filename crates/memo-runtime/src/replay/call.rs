@@ -10,6 +10,7 @@ use crate::registry::FnCache;
 use crate::ui::context::{self, Target, UiError};
 use crate::ui::Element;
 use parking_lot::Mutex;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
@@ -27,17 +28,32 @@ pub(crate) fn call<V, E>(
 where
     V: Clone + Send + Sync + 'static,
 {
-    let mut ran = false;
-    let (value, rec) = cache.store::<Recorded<V>>().get_or_try(key, || {
-        ran = true;
-        compute(cache.info(), body)
-    })?;
+    let (value, rec) = cache
+        .store::<Recorded<V>>()
+        .get_or_try(key, || compute(cache.info(), body))?;
     if let Some(rec) = rec {
-        if !ran {
-            replay(&rec);
-        }
+        replay_hit(&rec);
     }
     Ok(value)
+}
+
+thread_local! {
+    /// The recording this thread's last miss made, so that the call which
+    /// made it does not replay it. (A flag on the caller's stack would be
+    /// written on every hit; this is touched only when there is a recording.)
+    static JUST_RECORDED: Cell<usize> = const { Cell::new(0) };
+}
+
+fn just_recorded(rec: &Arc<Recording>) {
+    JUST_RECORDED.with(|j| j.set(Arc::as_ptr(rec) as usize));
+}
+
+/// Replays `rec` unless this thread's call just recorded it.
+#[inline(never)]
+fn replay_hit(rec: &Arc<Recording>) {
+    if JUST_RECORDED.with(|j| j.replace(0)) != Arc::as_ptr(rec) as usize {
+        replay(rec);
+    }
 }
 
 /// Runs `body`, recording what it draws if this thread runs a session.
@@ -66,8 +82,11 @@ fn compute_in_session<V, E>(
     };
     let capture = CaptureGuard::push(info, opts.allow_widgets);
     let out = body();
-    let rec = capture.finish();
-    out.map(|v| (v, rec.map(Arc::new)))
+    let rec = capture.finish().map(Arc::new);
+    if let (Ok(_), Some(rec)) = (&out, &rec) {
+        just_recorded(rec);
+    }
+    out.map(|v| (v, rec))
 }
 
 fn spinner_text(info: &FnInfo, opts: &Options) -> Option<String> {
@@ -267,6 +286,7 @@ where
         }
         Ok((v, rec))
     });
+    JUST_RECORDED.with(|j| j.set(0));
     match got {
         Ok((v, rec)) => {
             if let (Some(rec), false) = (rec, ran) {
