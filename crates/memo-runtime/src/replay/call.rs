@@ -50,7 +50,7 @@ fn just_recorded(rec: &Arc<Recording>) {
 
 /// Replays `rec` unless this thread's call just recorded it.
 #[inline(never)]
-fn replay_hit(rec: &Arc<Recording>) {
+pub(crate) fn replay_hit(rec: &Arc<Recording>) {
     if JUST_RECORDED.with(|j| j.replace(0)) != Arc::as_ptr(rec) as usize {
         replay(rec);
     }
@@ -58,7 +58,7 @@ fn replay_hit(rec: &Arc<Recording>) {
 
 /// Runs `body`, recording what it draws if this thread runs a session.
 #[inline(always)]
-fn compute<V, E>(
+pub(crate) fn compute<V, E>(
     info: &'static FnInfo,
     body: impl FnOnce() -> Result<V, E>,
 ) -> Result<Recorded<V>, E> {

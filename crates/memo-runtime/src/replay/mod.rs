@@ -23,7 +23,12 @@
 //! or a block the fn created itself. The JSON form is documented in
 //! `docs/replay.md`.
 
-mod call;
+// `pub(crate)` for the persisted path (issue #3): a `persist = "disk"` call
+// keeps `call::Recorded<V>` in its store like every other, fills it on a
+// miss with `call::compute` (which records), writes the recording beside the
+// value with `Recording::to_bytes`, reads it back with `from_bytes` on a
+// disk hit, and ends every call with `call::replay_hit` as `call::call` does.
+pub(crate) mod call;
 mod record;
 
 pub(crate) use call::{call, call_widgets, forget_widget_results};
@@ -134,5 +139,63 @@ impl Recording {
         ids.sort();
         ids.dedup();
         ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::{BlockKind, Element, Node, Session};
+
+    /// What a persisted entry would carry: the recording as bytes, read back
+    /// after a restart and replayed into a session.
+    #[test]
+    fn a_recording_read_back_from_bytes_replays_the_same_tree() {
+        let rec = Recording {
+            messages: vec![
+                Message::Block {
+                    on: Place::Main,
+                    kind: BlockKind::Expander {
+                        label: "More".into(),
+                        expanded: false,
+                    },
+                    id: 0,
+                },
+                Message::Element {
+                    on: Place::Local(0),
+                    element: Element::Text { body: "in".into() },
+                },
+                Message::Element {
+                    on: Place::Sidebar,
+                    element: Element::Snow,
+                },
+            ],
+        };
+        let back = Recording::from_bytes(&rec.to_bytes()).unwrap();
+        assert_eq!(back, rec);
+        let mut s = Session::new();
+        let out = s.run(|| call::replay(&back));
+        let expander = out.main[0].as_block().unwrap();
+        assert_eq!(
+            expander.children,
+            [Node::Element(Element::Text { body: "in".into() })]
+        );
+        assert_eq!(out.sidebar, [Node::Element(Element::Snow)]);
+    }
+
+    #[test]
+    fn a_recording_naming_a_block_it_never_made_is_an_error_not_a_crash() {
+        let rec = Recording {
+            messages: vec![Message::Element {
+                on: Place::Local(3),
+                element: Element::Balloons,
+            }],
+        };
+        let mut s = Session::new();
+        let out = s.run(|| call::replay(&rec));
+        let Some(Element::Exception { name, .. }) = out.main[0].as_element() else {
+            panic!("{out:?}")
+        };
+        assert_eq!(name, "CacheReplayError");
     }
 }
