@@ -301,3 +301,62 @@ fn outside_a_session_nothing_is_recorded_and_caching_is_unchanged() {
     assert!(!st::checkbox("x"));
     assert_eq!(st::slider("n", 0.0, 9.0, 4.0), 4.0);
 }
+
+#[memo]
+fn inner_writes_into(_c: Container) -> u8 {
+    _c.text("into the outer's block");
+    1
+}
+
+#[memo]
+fn outer_passes_its_block() -> u8 {
+    let c = st::container();
+    inner_writes_into(c)
+}
+
+#[test]
+fn the_closure_error_names_the_fn_that_cannot_replay() {
+    let mut s = Session::new();
+    let out = tree(s.run(|| {
+        outer_passes_its_block();
+    }));
+    // The outer created the block, so it could replay the call; the inner
+    // could not.
+    let message = out["main"][1]["element"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("While running `inner_writes_into()`"),
+        "{message}"
+    );
+    assert_eq!(outer_passes_its_block_stats().entries, 0);
+}
+
+static FAILS: Runs = Runs::new();
+
+#[memo]
+fn fallible(x: u8) -> Result<u8, String> {
+    FAILS.hit();
+    st::warning("trying");
+    if x == 0 {
+        Err("zero".into())
+    } else {
+        Ok(x)
+    }
+}
+
+#[test]
+fn an_err_records_nothing_and_caches_nothing() {
+    let script = || {
+        if let Err(e) = fallible(0) {
+            st::error(e);
+        }
+    };
+    let expected = json!({"main": [
+        {"element": {"type": "alert", "kind": "warning", "body": "trying"}},
+        {"element": {"type": "alert", "kind": "error", "body": "zero"}},
+    ], "sidebar": []});
+    let mut s = Session::new();
+    assert_eq!(tree(s.run(script)), expected);
+    assert_eq!(tree(s.run(script)), expected, "computed again, drawn live");
+    assert_eq!(FAILS.get(), 2);
+    assert_eq!(fallible_stats().entries, 0);
+}
