@@ -167,3 +167,22 @@ fn the_spinner_shows_in_the_callers_container() {
         ])
     );
 }
+
+#[memo]
+fn fills_the_slot(x: u8) -> u8 {
+    st::text("filled");
+    x
+}
+
+#[test]
+fn a_spinner_in_an_empty_slot_does_not_take_the_fns_element_with_it() {
+    let script = || {
+        let slot = st::empty();
+        slot.with(|| fills_the_slot(1));
+    };
+    let expected = main_only(vec![json!({"block": {"kind": {"type": "empty"},
+        "children": [{"element": {"type": "text", "body": "filled"}}]}})]);
+    let mut s = Session::new();
+    assert_eq!(tree(s.run(script)), expected, "miss");
+    assert_eq!(tree(s.run(script)), expected, "hit");
+}

@@ -288,6 +288,6 @@ pub(crate) struct SpinnerGuard {
 
 impl Drop for SpinnerGuard {
     fn drop(&mut self) {
-        with_run(|run| run.tree.remove_element(self.at, self.index));
+        with_run(|run| run.tree.remove_spinner(self.at, self.index));
     }
 }

@@ -167,9 +167,14 @@ impl Tree {
         block.children.len() - 1
     }
 
-    pub(crate) fn remove_element(&mut self, b: BlockId, index: usize) {
+    /// Takes out the spinner at `index` of block `b`. Checked, because an
+    /// `empty` block replaces its content on every write, which may have
+    /// taken the spinner out already and put something else at `index`.
+    pub(crate) fn remove_spinner(&mut self, b: BlockId, index: usize) {
         if let Some(Child::Element(e)) = self.blocks[b as usize].children.get_mut(index) {
-            *e = None;
+            if matches!(e, Some(Element::Spinner { .. })) {
+                *e = None;
+            }
         }
     }
 
