@@ -145,6 +145,10 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
     };
 
     let companions = companions(model, item, &hash_lit);
+    // Widget values join the key at run time, inside a session.
+    let widgets = model
+        .allow_widgets
+        .then(|| quote!(let __memo_key = #rt::WithWidgets(__memo_key);));
 
     quote! {
         #(#attrs)*
@@ -162,6 +166,7 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
                 },
             ));
             let __memo_key: #rt::CallKey = #key;
+            #widgets
             #[allow(unused_mut)]
             #body_fn
             #not_a_future
@@ -198,6 +203,13 @@ fn options(model: &Model) -> TokenStream {
     }
     if model.allow_widgets {
         o = quote!(#o.allow_widgets(true));
+    }
+    if model
+        .params
+        .iter()
+        .any(|p| !matches!(p.binding, Binding::Receiver { .. }))
+    {
+        o = quote!(#o.takes_args(true));
     }
     o
 }

@@ -65,6 +65,8 @@ pub struct Options {
     pub(crate) show_spinner: Spinner,
     pub(crate) show_time: bool,
     pub(crate) allow_widgets: bool,
+    /// The fn has parameters: its spinner reads ``Running `f(...)`.``.
+    pub(crate) takes_args: bool,
 }
 
 /// What a miss shows while the body runs (takes effect inside an app session).
@@ -89,6 +91,7 @@ impl Options {
             show_spinner: Spinner::Default,
             show_time: false,
             allow_widgets: false,
+            takes_args: false,
         }
     }
 
@@ -125,6 +128,12 @@ impl Options {
     /// Whether widgets inside the function become part of its key.
     pub const fn allow_widgets(mut self, on: bool) -> Self {
         self.allow_widgets = on;
+        self
+    }
+
+    /// Whether the function has parameters (for the spinner's text).
+    pub const fn takes_args(mut self, on: bool) -> Self {
+        self.takes_args = on;
         self
     }
 }

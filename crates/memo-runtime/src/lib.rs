@@ -80,9 +80,12 @@ mod info;
 mod key;
 pub mod persist;
 mod registry;
+pub mod replay;
+pub mod st;
 mod stats;
 mod store;
 mod thread;
+pub mod ui;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -43,6 +43,58 @@ pub fn hash_by<T, K: StableHash>(h: &mut KeyHasher, name: &str, value: T, by: im
 
 // ---- calling ----------------------------------------------------------------
 
+/// A call's key as generated code passes it: a plain key, or one of an
+/// `allow_widgets` fn, whose widgets' values join the key inside a session.
+pub trait CallKeyInput {
+    /// Whether this is an `allow_widgets` call (decided at compile time, so
+    /// other fns' hits pay nothing for the feature).
+    const WIDGETS: bool;
+    /// The arguments' key.
+    fn call_key(self) -> CallKey;
+}
+
+impl CallKeyInput for CallKey {
+    const WIDGETS: bool = false;
+    #[inline(always)]
+    fn call_key(self) -> CallKey {
+        self
+    }
+}
+
+impl CallKeyInput for u128 {
+    const WIDGETS: bool = false;
+    #[inline(always)]
+    fn call_key(self) -> CallKey {
+        CallKey::from(self)
+    }
+}
+
+/// The key of an `allow_widgets = true` fn.
+pub struct WithWidgets(pub CallKey);
+
+impl CallKeyInput for WithWidgets {
+    const WIDGETS: bool = true;
+    #[inline(always)]
+    fn call_key(self) -> CallKey {
+        self.0
+    }
+}
+
+/// Every cached call: the store holds the value with what the body drew, so
+/// a hit inside an app session draws it again.
+#[inline(always)]
+fn cached<K: CallKeyInput, V: Clone + Send + Sync + 'static, E>(
+    cache: &'static FnCache,
+    key: K,
+    body: impl FnOnce() -> Result<V, E>,
+) -> Result<V, E> {
+    if K::WIDGETS {
+        crate::replay::call_widgets(cache, key.call_key(), body)
+    } else {
+        crate::replay::call(cache, key.call_key(), body)
+    }
+}
+
 /// Chooses, by the body's return type, how a `#[memo]` call caches: an
 /// `Ok` only for a `Result` (whatever its alias), the value otherwise.
 pub struct Probe<R>(pub(crate) PhantomData<R>);
@@ -117,13 +169,13 @@ impl<T, E> ResultMode<T, E> {
     pub fn memo(
         self,
         cache: &'static FnCache,
-        key: impl Into<CallKey>,
+        key: impl CallKeyInput,
         body: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, E>
     where
         T: MemoValue,
     {
-        cache.store::<T>().get_or_try(key.into(), body)
+        cached(cache, key, body)
     }
 }
 
@@ -169,16 +221,13 @@ impl<R> PlainMode<R> {
     pub fn memo(
         self,
         cache: &'static FnCache,
-        key: impl Into<CallKey>,
+        key: impl CallKeyInput,
         body: impl FnOnce() -> R,
     ) -> R
     where
         R: MemoValue,
     {
-        match cache
-            .store::<R>()
-            .get_or_try(key.into(), || Ok::<R, Infallible>(body()))
-        {
+        match cached(cache, key, || Ok::<R, Infallible>(body())) {
             Ok(v) => v,
             Err(never) => match never {},
         }
@@ -189,7 +238,7 @@ impl<R> PlainMode<R> {
 #[inline]
 pub fn singleton<T: SingletonValue>(
     cache: &'static FnCache,
-    key: impl Into<CallKey>,
+    key: impl CallKeyInput,
     body: impl FnOnce() -> T,
 ) -> Arc<T> {
     singleton_arc(cache, key, || Arc::new(body()))
@@ -199,13 +248,10 @@ pub fn singleton<T: SingletonValue>(
 #[inline]
 pub fn singleton_arc<T: SingletonValue + ?Sized>(
     cache: &'static FnCache,
-    key: impl Into<CallKey>,
+    key: impl CallKeyInput,
     body: impl FnOnce() -> Arc<T>,
 ) -> Arc<T> {
-    match cache
-        .store::<Arc<T>>()
-        .get_or_try(key.into(), || Ok::<_, Infallible>(body()))
-    {
+    match cached(cache, key, || Ok::<_, Infallible>(body())) {
         Ok(v) => v,
         Err(never) => match never {},
     }
@@ -215,7 +261,7 @@ pub fn singleton_arc<T: SingletonValue + ?Sized>(
 #[inline]
 pub fn singleton_result<T: SingletonValue, E>(
     cache: &'static FnCache,
-    key: impl Into<CallKey>,
+    key: impl CallKeyInput,
     body: impl FnOnce() -> Result<T, E>,
 ) -> Result<Arc<T>, E> {
     singleton_arc_result(cache, key, || body().map(Arc::new))
@@ -225,10 +271,10 @@ pub fn singleton_result<T: SingletonValue, E>(
 #[inline]
 pub fn singleton_arc_result<T: SingletonValue + ?Sized, E>(
     cache: &'static FnCache,
-    key: impl Into<CallKey>,
+    key: impl CallKeyInput,
     body: impl FnOnce() -> Result<Arc<T>, E>,
 ) -> Result<Arc<T>, E> {
-    cache.store::<Arc<T>>().get_or_try(key.into(), body)
+    cached(cache, key, body)
 }
 
 // ---- companions -------------------------------------------------------------
@@ -245,6 +291,7 @@ pub fn forget(module: &'static str, name: &'static str, source_hash: u128, key: 
     let mut found = false;
     for c in registry::matching(module, name, source_hash) {
         found |= c.forget(key);
+        found |= crate::replay::forget_widget_results(c, key);
     }
     found
 }

@@ -1,0 +1,293 @@
+//! The running script's context (Streamlit's `ScriptRunContext`): which
+//! session's run this thread is in, its tree, its active container and the
+//! recordings under way. Every `st::` call goes through here; outside a run
+//! each is one thread-local flag read.
+
+use super::element::Element;
+use super::tree::{BlockId, BlockKind, Tree, MAIN, SIDEBAR};
+use super::widget::{Widget, WidgetSpec, WidgetValue};
+use crate::replay::{self, Capture};
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+
+/// Which block a call writes to, as the caller named it: Streamlit tells an
+/// implicit call (`st.text`, into whatever container is active) from an
+/// explicit one (`c.text`), and so must the recorder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    Current,
+    Block { id: BlockId, run: u64 },
+}
+
+/// Widget values kept between runs.
+#[derive(Debug, Default)]
+pub(crate) struct WidgetState {
+    pub(crate) values: HashMap<String, WidgetValue>,
+    /// Buttons clicked since the last run.
+    pub(crate) clicked: HashSet<String>,
+}
+
+pub(crate) struct Run {
+    pub(crate) id: u64,
+    pub(crate) tree: Tree,
+    /// Active containers, innermost last; the main root at the bottom.
+    pub(crate) cursor: Vec<BlockId>,
+    pub(crate) widgets: WidgetState,
+    /// Widget ids drawn in this run.
+    pub(crate) used: HashSet<String>,
+    /// Recordings of the cached fns computing now, outermost first.
+    pub(crate) captures: Vec<Capture>,
+}
+
+impl Run {
+    pub(crate) fn new(id: u64, widgets: WidgetState) -> Self {
+        Run {
+            id,
+            tree: Tree::new(),
+            cursor: vec![MAIN],
+            widgets,
+            used: HashSet::new(),
+            captures: Vec::new(),
+        }
+    }
+
+    pub(crate) fn current(&self) -> BlockId {
+        *self.cursor.last().unwrap_or(&MAIN)
+    }
+
+    fn resolve(&self, t: Target) -> Result<BlockId, UiError> {
+        match t {
+            Target::Current => Ok(self.current()),
+            Target::Block { id, run } if run == self.id && self.tree.contains(id) => Ok(id),
+            Target::Block { .. } => Err(UiError::new(
+                "StaleContainer",
+                "a container handle from an earlier run was used: containers live for one run of the script; create it again in this run",
+            )),
+        }
+    }
+}
+
+/// An error a `st::` call raises. It unwinds the script like an exception
+/// and [`Session::run`](super::Session::run) shows it as an `exception`
+/// element named `name`.
+///
+/// ```
+/// use memo_runtime::{st, ui::{Element, Session}};
+/// let mut s = Session::new();
+/// let out = s.run(|| {
+///     st::button("Go");
+///     st::button("Go"); // the same id twice: raises a `UiError`
+///     st::text("never drawn");
+/// });
+/// let Some(Element::Exception { name, .. }) = out.main[1].as_element() else { panic!() };
+/// assert_eq!(name, "DuplicateWidgetID");
+/// assert_eq!(out.main.len(), 2);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UiError {
+    /// Streamlit's name for it (`"DuplicateWidgetID"`, `"CacheReplayClosureError"`…).
+    pub name: &'static str,
+    /// What happened and what to do.
+    pub message: String,
+}
+
+impl UiError {
+    pub(crate) fn new(name: &'static str, message: impl Into<String>) -> Self {
+        UiError {
+            name,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn raise(self) -> ! {
+        std::panic::panic_any(self)
+    }
+}
+
+thread_local! {
+    // Checked first and alone, so code outside a session pays one read.
+    static ACTIVE: Cell<bool> = const { Cell::new(false) };
+    static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };
+}
+
+/// Whether this thread is running a session's script.
+#[inline(always)]
+pub(crate) fn active() -> bool {
+    ACTIVE.with(Cell::get)
+}
+
+/// `f` on this thread's run, if there is one. `f` must not call user code.
+#[inline]
+pub(crate) fn with_run<R>(f: impl FnOnce(&mut Run) -> R) -> Option<R> {
+    if !active() {
+        return None;
+    }
+    RUN.with(|r| r.borrow_mut().as_mut().map(f))
+}
+
+/// Makes `run` this thread's run; returns the one it replaces (a session run
+/// from inside another's script).
+pub(crate) fn install(run: Run) -> Option<Run> {
+    let prev = RUN.with(|r| r.borrow_mut().replace(run));
+    ACTIVE.with(|a| a.set(true));
+    prev
+}
+
+pub(crate) fn uninstall(prev: Option<Run>) -> Run {
+    let run = RUN.with(|r| r.borrow_mut().take());
+    ACTIVE.with(|a| a.set(prev.is_some()));
+    RUN.with(|r| *r.borrow_mut() = prev);
+    run.expect("a session run is installed")
+}
+
+/// The id of this thread's run, for container handles.
+pub(crate) fn run_id() -> Option<u64> {
+    with_run(|r| r.id)
+}
+
+/// Writes `e` where `t` says, recording it in every capture.
+pub(crate) fn emit(t: Target, e: Element) {
+    let r = with_run(|run| -> Result<(), UiError> {
+        let at = run.resolve(t)?;
+        replay::record_element(run, t, at, &e)?;
+        run.tree.push_element(at, e);
+        Ok(())
+    });
+    if let Some(Err(err)) = r {
+        err.raise();
+    }
+}
+
+/// Adds a block where `t` says; `None` outside a session.
+pub(crate) fn create_block(t: Target, kind: BlockKind) -> Option<Target> {
+    let r = with_run(|run| -> Result<Target, UiError> {
+        let at = run.resolve(t)?;
+        let id = run.tree.push_block(at, kind.clone());
+        replay::record_block(run, t, at, id, &kind)?;
+        Ok(Target::Block { id, run: run.id })
+    })?;
+    match r {
+        Ok(t) => Some(t),
+        Err(err) => err.raise(),
+    }
+}
+
+pub(crate) fn sidebar() -> Target {
+    match run_id() {
+        Some(run) => Target::Block { id: SIDEBAR, run },
+        None => Target::Current,
+    }
+}
+
+/// Makes `t` the active container until the guard drops.
+pub(crate) fn enter(t: Target) -> Option<Leave> {
+    let r = with_run(|run| -> Result<usize, UiError> {
+        let at = run.resolve(t)?;
+        run.cursor.push(at);
+        Ok(run.cursor.len())
+    })?;
+    match r {
+        Ok(depth) => Some(Leave(depth)),
+        Err(err) => err.raise(),
+    }
+}
+
+pub(crate) struct Leave(usize);
+
+impl Drop for Leave {
+    fn drop(&mut self) {
+        with_run(|run| run.cursor.truncate(self.0 - 1));
+    }
+}
+
+/// Draws a widget and returns its value: the session's value for its id if
+/// it has one of the right type, else `default`. Outside a session, `default`.
+pub(crate) fn widget(
+    t: Target,
+    key: Option<&str>,
+    label: &str,
+    spec: WidgetSpec,
+    default: WidgetValue,
+) -> WidgetValue {
+    if !active() {
+        return default;
+    }
+    let id = match key {
+        Some(k) => format!("key:{k}"),
+        None => format!("{}:{}", spec.name(), label),
+    };
+    let w = Widget {
+        id,
+        label: label.to_string(),
+        spec,
+        value: default,
+    };
+    match with_run(move |run| draw_widget(run, t, w)) {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => e.raise(),
+        None => unreachable!("`active()` said this thread runs a session"),
+    }
+}
+
+/// The live part of drawing a widget, also used when replaying one.
+pub(crate) fn draw_widget(run: &mut Run, t: Target, mut w: Widget) -> Result<WidgetValue, UiError> {
+    let allowed = replay::check_widget(run, &w)?;
+    if !run.used.insert(w.id.clone()) {
+        return Err(UiError::new(
+            "DuplicateWidgetID",
+            format!(
+                "There are multiple identical `st::{}` widgets with the same generated id `{}`.\n\n\
+                 To fix this, give each one a unique label, or a unique key with `st::keyed(\"..\")`. \
+                 A cached fn with `allow_widgets = true` draws its widgets again on every call, \
+                 so calling it twice with the same arguments in one run draws them twice.",
+                w.spec.name(),
+                w.id,
+            ),
+        ));
+    }
+    let value = if w.spec.is_trigger() {
+        WidgetValue::Bool(run.widgets.clicked.remove(&w.id))
+    } else {
+        match run.widgets.values.get(&w.id) {
+            Some(v) if v.same_type(&w.value) => v.clone(),
+            _ => w.value.clone(),
+        }
+    };
+    if !w.spec.is_trigger() {
+        run.widgets.values.insert(w.id.clone(), value.clone());
+    }
+    w.value = value.clone();
+    let at = run.resolve(t)?;
+    let e = Element::Widget(w);
+    if allowed {
+        replay::record_element(run, t, at, &e)?;
+    } else {
+        let warning = replay::widget_warning(run, &e);
+        replay::record_element(run, t, at, &warning)?;
+        run.tree.push_element(at, warning);
+    }
+    run.tree.push_element(at, e);
+    Ok(value)
+}
+
+/// Shows a spinner in the active container, unrecorded, until the guard drops.
+pub(crate) fn spinner(text: String, show_time: bool) -> Option<SpinnerGuard> {
+    with_run(|run| {
+        let at = run.current();
+        let index = run
+            .tree
+            .push_element(at, Element::Spinner { text, show_time });
+        SpinnerGuard { at, index }
+    })
+}
+
+pub(crate) struct SpinnerGuard {
+    at: BlockId,
+    index: usize,
+}
+
+impl Drop for SpinnerGuard {
+    fn drop(&mut self) {
+        with_run(|run| run.tree.remove_spinner(self.at, self.index));
+    }
+}

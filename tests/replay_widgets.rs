@@ -1,0 +1,272 @@
+//! Widgets inside cached fns (seed 003, "widget replay"): with
+//! `allow_widgets` their values are extra inputs of the key; without it a
+//! widget shows Streamlit's `CachedStFunctionWarning` and is not replayed;
+//! uploads are refused.
+
+use memo_runtime::ui::{Output, Session};
+use memo_runtime::{memo, singleton, st};
+use memo_suite::Runs;
+use serde_json::{json, Value};
+
+fn tree(out: &Output) -> Value {
+    serde_json::to_value(out).unwrap()
+}
+
+fn checkbox(label: &str, on: bool) -> Value {
+    json!({"element": {"type": "widget", "id": format!("checkbox:{label}"), "label": label,
+        "spec": {"kind": "checkbox"}, "value": {"bool": on}}})
+}
+
+fn markdown(body: &str) -> Value {
+    json!({"element": {"type": "markdown", "body": body}})
+}
+
+fn main_only(nodes: Vec<Value>) -> Value {
+    json!({"main": nodes, "sidebar": []})
+}
+
+const NUKE: &str = "Nuke the value 💥";
+static PLUS_ONE: Runs = Runs::new();
+
+/// Seed 003's `plus_one`, with widget replay enabled.
+#[memo(experimental_allow_widgets = true)]
+fn plus_one(x: i64) -> i64 {
+    PLUS_ONE.hit();
+    let mut y = x + 1;
+    if st::checkbox(NUKE) {
+        st::write("Value was nuked, returning 0");
+        y = 0;
+    }
+    y
+}
+
+#[test]
+fn plus_one_keys_on_the_checkbox() {
+    let script = || st::write(plus_one(2));
+    let plain = main_only(vec![checkbox(NUKE, false), markdown("3")]);
+    let nuked = main_only(vec![
+        checkbox(NUKE, true),
+        markdown("Value was nuked, returning 0"),
+        markdown("0"),
+    ]);
+    let mut s = Session::new();
+    assert_eq!(tree(s.run(script)), plain, "miss");
+    assert_eq!(
+        tree(s.run(script)),
+        plain,
+        "hit: the checkbox is replayed, live"
+    );
+    assert_eq!(PLUS_ONE.get(), 1);
+
+    // Ticking the box is a new input: the body runs again.
+    s.set(NUKE, true).unwrap();
+    assert_eq!(tree(s.run(script)), nuked, "miss for the ticked box");
+    assert_eq!(PLUS_ONE.get(), 2);
+    assert_eq!(tree(s.run(script)), nuked, "hit, and the box stays ticked");
+    assert_eq!(PLUS_ONE.get(), 2);
+
+    // Each combination has its own entry: unticking is a hit.
+    s.set(NUKE, false).unwrap();
+    assert_eq!(tree(s.run(script)), plain, "hit for the unticked box");
+    assert_eq!(PLUS_ONE.get(), 2);
+    assert_eq!(plus_one_stats().entries, 2);
+
+    // Forgetting the arguments forgets every widget combination.
+    assert!(plus_one_forget(2));
+    assert_eq!(plus_one_stats().entries, 0);
+    assert!(!plus_one_forget(2));
+    assert_eq!(tree(s.run(script)), plain, "computed again");
+    assert_eq!(PLUS_ONE.get(), 3);
+}
+
+static KEEPS: Runs = Runs::new();
+
+#[memo(allow_widgets = true)]
+fn plus_two(x: i64) -> i64 {
+    KEEPS.hit();
+    if st::checkbox("Zero") {
+        0
+    } else {
+        x + 2
+    }
+}
+
+#[test]
+fn a_widget_keeps_its_state_when_the_arguments_change() {
+    let mut s = Session::new();
+    let mut x = 1;
+    let run = |s: &mut Session, x: i64| tree(s.run(|| st::write(plus_two(x))));
+    run(&mut s, x);
+    s.set("Zero", true).unwrap();
+    assert_eq!(
+        run(&mut s, x),
+        main_only(vec![checkbox("Zero", true), markdown("0")])
+    );
+    x = 5;
+    assert_eq!(
+        run(&mut s, x),
+        main_only(vec![checkbox("Zero", true), markdown("0")]),
+        "new arguments, the box is still ticked"
+    );
+    assert_eq!(KEEPS.get(), 3);
+}
+
+#[test]
+fn outside_a_session_a_widget_fn_caches_normally_with_defaults() {
+    #[memo(allow_widgets = true)]
+    fn plain(x: i64) -> i64 {
+        x + i64::from(st::checkbox("c"))
+    }
+    assert_eq!(plain(1), 1);
+    assert_eq!(plain(1), 1);
+    let s = plain_stats();
+    assert_eq!((s.misses, s.hits), (1, 1));
+}
+
+#[memo(allow_widgets = true)]
+fn plus_three(x: i64) -> i64 {
+    if st::checkbox(NUKE) {
+        0
+    } else {
+        x + 3
+    }
+}
+
+#[test]
+fn the_same_widget_fn_twice_in_one_run_is_a_duplicate_widget_id() {
+    let script = || {
+        st::write(plus_three(2));
+        st::write(plus_three(2));
+    };
+    let message = format!(
+        "There are multiple identical `st::checkbox` widgets with the same generated id `checkbox:{NUKE}`.\n\n\
+         To fix this, give each one a unique label, or a unique key with `st::keyed(\"..\")`. \
+         A cached fn with `allow_widgets = true` draws its widgets again on every call, \
+         so calling it twice with the same arguments in one run draws them twice."
+    );
+    let expected = main_only(vec![
+        checkbox(NUKE, false),
+        markdown("5"),
+        json!({"element": {"type": "exception", "name": "DuplicateWidgetID", "message": message}}),
+    ]);
+    let mut s = Session::new();
+    assert_eq!(tree(s.run(script)), expected, "first run");
+    assert_eq!(tree(s.run(script)), expected, "second run");
+}
+
+static WARNED: Runs = Runs::new();
+
+/// Seed 003: widget replay disabled by default.
+#[memo]
+fn func() {
+    WARNED.hit();
+    st::text("static");
+    // Streamlit will throw a CachedStFunctionWarning
+    st::checkbox("Doesn't work");
+}
+
+#[test]
+fn a_widget_without_allow_widgets_warns_and_is_not_replayed() {
+    let warning = json!({"element": {"type": "exception", "name": "CachedStFunctionWarning", "message":
+        "Your script uses `st::checkbox()` to write to your app from within\n\
+         some cached code at `func()`. This code will only be called when we detect\n\
+         a cache \"miss\", which can lead to unexpected results.\n\n\
+         How to fix this:\n\
+         * Move the `st::checkbox()` call outside `func()`.\n\
+         * Or, if you know what you're doing, use `#[memo(allow_widgets = true)]`\n\
+         to enable widget replay and suppress this warning."}});
+    let mut s = Session::new();
+    assert_eq!(
+        tree(s.run(func)),
+        main_only(vec![
+            json!({"element": {"type": "text", "body": "static"}}),
+            warning.clone(),
+            checkbox("Doesn't work", false),
+        ]),
+        "miss: the widget is drawn, with the warning before it"
+    );
+    assert_eq!(
+        tree(s.run(func)),
+        main_only(vec![
+            json!({"element": {"type": "text", "body": "static"}}),
+            warning
+        ]),
+        "hit: static elements and the warning replay, the widget does not"
+    );
+    assert_eq!(WARNED.get(), 1);
+}
+
+#[singleton]
+fn upload() -> usize {
+    st::file_uploader("Data").len()
+}
+
+#[memo(allow_widgets = true)]
+fn camera() -> bool {
+    st::camera_input("Smile").is_some()
+}
+
+#[test]
+fn uploads_inside_a_cached_fn_are_refused() {
+    let mut s = Session::new();
+    let out = tree(s.run(|| {
+        upload();
+    }));
+    assert_eq!(
+        out,
+        main_only(vec![
+            json!({"element": {"type": "exception", "name": "CachedWidgetError", "message":
+            "`st::file_uploader()` can't be used inside the cached fn `upload()`: the files it \
+             returns are not inputs the cache can key on or replay.\n\n\
+             How to fix this:\n\
+             * Call `st::file_uploader()` outside `upload()` and pass the file's bytes to `upload()` as an argument."}})
+        ])
+    );
+    assert_eq!(upload_stats().entries, 0, "nothing was cached");
+    let out = tree(s.run(|| {
+        camera();
+    }));
+    assert_eq!(
+        out["main"][0]["element"]["name"], "CachedWidgetError",
+        "refused even with allow_widgets: {out}"
+    );
+    // Outside a cached fn they are ordinary widgets.
+    let out = tree(s.run(|| {
+        st::file_uploader("Data");
+    }));
+    assert_eq!(out["main"][0]["element"]["spec"]["kind"], "file_uploader");
+}
+
+static SINGLE: Runs = Runs::new();
+
+#[singleton(allow_widgets = true)]
+fn load_net() -> String {
+    SINGLE.hit();
+    // Seed 004: `pretrained = st.checkbox("Use pre-trained model:")`.
+    let pretrained = st::checkbox("Use pre-trained model:");
+    format!("resnet50(pretrained={pretrained})")
+}
+
+#[test]
+fn singleton_widgets_key_the_instance() {
+    let script = || st::text(load_net().as_str());
+    let mut s = Session::new();
+    let off = tree(s.run(script));
+    assert_eq!(
+        off,
+        main_only(vec![
+            checkbox("Use pre-trained model:", false),
+            json!({"element": {"type": "text", "body": "resnet50(pretrained=false)"}}),
+        ])
+    );
+    assert_eq!(tree(s.run(script)), off);
+    s.set("Use pre-trained model:", true).unwrap();
+    let on = tree(s.run(script));
+    assert_eq!(
+        on["main"][1]["element"]["body"],
+        "resnet50(pretrained=true)"
+    );
+    s.set("Use pre-trained model:", false).unwrap();
+    assert_eq!(tree(s.run(script)), off);
+    assert_eq!(SINGLE.get(), 2);
+}
