@@ -40,7 +40,9 @@
 //! of the entry's `ttl`. Nothing here ever fails a call: a file that can't be
 //! read or trusted is a miss, and a directory that can't be written leaves
 //! the function cached in memory only, with one warning through `log`.
-//! `docs/persistence.md` has the format and the reasons.
+//! `docs/persistence.md` has the format and the reasons. From a shell, the
+//! `memo-cache` command (`list`, `clear`, `clear NAME`, `dir`) does what
+//! [`usage`], [`clear_function`] and [`memo::clear_all`](crate::memo::clear_all) do.
 
 mod bulk;
 mod codec;
