@@ -595,7 +595,11 @@ fn an_async_memo_persists_to_disk_with_its_ttl() {
         assert_eq!(table(3).await.unwrap(), vec![0.0, 1.0, 2.0]);
         assert_eq!(RUNS.get(), 3, "read back from disk, not run");
         assert_eq!(table_stats().disk_hits, 1);
-        assert_eq!(memo_runtime::persist::usage()[0].entries, 2, "`Err` was not written");
+        assert_eq!(
+            memo_runtime::persist::usage()[0].entries,
+            2,
+            "`Err` was not written"
+        );
     });
     table_clear();
     let _ = std::fs::remove_dir_all(&dir);

@@ -263,6 +263,14 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
         .persist
         .as_ref()
         .is_some_and(|(_, s)| !s.value().is_empty());
+    if let (true, Some((key, on))) = (persist, &opts.allow_widgets) {
+        if on.value {
+            errs.at(
+                key.span(),
+                format!("`{key}` and `persist` can't be used together yet: a widget-keyed entry depends on a session's widget values, which a later process doesn't have. Keep one of the two"),
+            );
+        }
+    }
     if let Some((_, e)) = &opts.max_entries {
         check_max_entries("max_entries", e, &mut errs);
     }

@@ -5,8 +5,11 @@
 //! hit's cost is mostly the bytes of future state it moves, so a hit moves
 //! only the value, and a miss moves one box.
 
-use crate::private::{MemoValue, PersistValue, PlainMode, Probe, ResultMode, SingletonValue};
+use crate::private::{
+    CallKeyInput, MemoValue, PersistValue, PlainMode, Probe, ResultMode, SingletonValue,
+};
 use crate::registry::FnCache;
+use crate::replay::{self, Recorded};
 use crate::CallKey;
 use std::convert::Infallible;
 use std::future::Future;
@@ -79,46 +82,69 @@ fn never<T>(r: Result<T, Infallible>) -> T {
     }
 }
 
+/// The rest of an async call after a memory miss: compute (recording what
+/// the body draws, inside a session) or wait, and hand out the value.
+async fn rest<V, E>(
+    cache: &'static FnCache,
+    key: CallKey,
+    widgets: bool,
+    body: impl Future<Output = Result<V, E>>,
+) -> Result<V, E>
+where
+    V: Clone + Send + Sync + 'static,
+{
+    if widgets {
+        return replay::call_widgets_async(cache, key, body).await;
+    }
+    let compute = async move {
+        let drawn = replay::compute_async(cache.info(), body).await?;
+        Ok((drawn, None))
+    };
+    let got = cache
+        .store::<Recorded<V>>()
+        .get_or_try_async(key, compute)
+        .await?;
+    Ok(replay::take(got))
+}
+
+/// A memory hit, drawn again inside a session. (Inside a session, an
+/// `allow_widgets` fn's key depends on widget values: `rest` finds it.)
+#[inline(always)]
+fn hit<V: Clone + Send + Sync + 'static>(
+    cache: &'static FnCache,
+    key: CallKey,
+    widgets: bool,
+) -> Option<V> {
+    if widgets && crate::ui::context::active() {
+        return None;
+    }
+    cache.store::<Recorded<V>>().hit_now(key).map(replay::take)
+}
+
+/// The arguments' key, and whether widget values join it.
+#[inline(always)]
+fn split<K: CallKeyInput>(key: K) -> (CallKey, bool) {
+    (key.call_key(), K::WIDGETS)
+}
+
 impl<T, E> ResultMode<T, E> {
     /// Runs a `#[memo] async fn` whose body returns a `Result`.
     #[inline(always)]
     pub fn memo_async(
         self,
         cache: &'static FnCache,
-        key: impl Into<CallKey>,
+        key: impl CallKeyInput,
         body: impl Future<Output = Result<T, E>>,
     ) -> AsyncCall<Result<T, E>, impl Future<Output = Result<T, E>>>
     where
         T: MemoValue,
     {
-        let (store, key) = (cache.store::<T>(), key.into());
-        call(store.hit_now(key).map(Ok), move || {
-            store.get_or_try_async(key, async move { body.await.map(|v| (v, None)) })
+        let (key, widgets) = split(key);
+        call(hit(cache, key, widgets).map(Ok), move || {
+            rest(cache, key, widgets, body)
         })
     }
-}
 
-impl<R> PlainMode<R> {
-    /// Runs a `#[memo] async fn`.
-    #[inline(always)]
-    pub fn memo_async(
-        self,
-        cache: &'static FnCache,
-        key: impl Into<CallKey>,
-        body: impl Future<Output = R>,
-    ) -> AsyncCall<R, impl Future<Output = R>>
-    where
-        R: MemoValue,
-    {
-        let (store, key) = (cache.store::<R>(), key.into());
-        call(store.hit_now(key), move || async move {
-            let body = async move { Ok((body.await, None)) };
-            never(store.get_or_try_async(key, body).await)
-        })
-    }
-}
-
-impl<T, E> ResultMode<T, E> {
     /// A `#[memo(persist = "disk")] async fn` whose body returns a `Result`.
     #[inline(always)]
     pub fn memo_persist_async(
@@ -130,14 +156,31 @@ impl<T, E> ResultMode<T, E> {
     where
         T: MemoValue + PersistValue,
     {
-        let (store, key) = (cache.store::<T>(), key.into());
-        call(store.hit_now(key).map(Ok), move || {
+        let key = key.into();
+        call(hit(cache, key, false).map(Ok), move || {
             crate::persist::call_async(cache, key, body)
         })
     }
 }
 
 impl<R> PlainMode<R> {
+    /// Runs a `#[memo] async fn`.
+    #[inline(always)]
+    pub fn memo_async(
+        self,
+        cache: &'static FnCache,
+        key: impl CallKeyInput,
+        body: impl Future<Output = R>,
+    ) -> AsyncCall<R, impl Future<Output = R>>
+    where
+        R: MemoValue,
+    {
+        let (key, widgets) = split(key);
+        call(hit(cache, key, widgets), move || async move {
+            never(rest(cache, key, widgets, async move { Ok(body.await) }).await)
+        })
+    }
+
     /// A `#[memo(persist = "disk")] async fn`.
     #[inline(always)]
     pub fn memo_persist_async(
@@ -149,8 +192,8 @@ impl<R> PlainMode<R> {
     where
         R: MemoValue + PersistValue,
     {
-        let (store, key) = (cache.store::<R>(), key.into());
-        call(store.hit_now(key), move || async move {
+        let key = key.into();
+        call(hit(cache, key, false), move || async move {
             let body = async move { Ok(body.await) };
             never(crate::persist::call_async(cache, key, body).await)
         })
@@ -161,7 +204,7 @@ impl<R> PlainMode<R> {
 #[inline(always)]
 pub fn singleton_async<T: SingletonValue>(
     cache: &'static FnCache,
-    key: impl Into<CallKey>,
+    key: impl CallKeyInput,
     body: impl Future<Output = T>,
 ) -> AsyncCall<Arc<T>, impl Future<Output = Arc<T>>> {
     singleton_arc_async(cache, key, async move { Arc::new(body.await) })
@@ -171,13 +214,12 @@ pub fn singleton_async<T: SingletonValue>(
 #[inline(always)]
 pub fn singleton_arc_async<T: SingletonValue + ?Sized>(
     cache: &'static FnCache,
-    key: impl Into<CallKey>,
+    key: impl CallKeyInput,
     body: impl Future<Output = Arc<T>>,
 ) -> AsyncCall<Arc<T>, impl Future<Output = Arc<T>>> {
-    let (store, key) = (cache.store::<Arc<T>>(), key.into());
-    call(store.hit_now(key), move || async move {
-        let body = async move { Ok((body.await, None)) };
-        never(store.get_or_try_async(key, body).await)
+    let (key, widgets) = split(key);
+    call(hit(cache, key, widgets), move || async move {
+        never(rest(cache, key, widgets, async move { Ok(body.await) }).await)
     })
 }
 
@@ -185,7 +227,7 @@ pub fn singleton_arc_async<T: SingletonValue + ?Sized>(
 #[inline(always)]
 pub fn singleton_result_async<T: SingletonValue, E>(
     cache: &'static FnCache,
-    key: impl Into<CallKey>,
+    key: impl CallKeyInput,
     body: impl Future<Output = Result<T, E>>,
 ) -> AsyncCall<Result<Arc<T>, E>, impl Future<Output = Result<Arc<T>, E>>> {
     singleton_arc_result_async(cache, key, async move { body.await.map(Arc::new) })
@@ -195,12 +237,12 @@ pub fn singleton_result_async<T: SingletonValue, E>(
 #[inline(always)]
 pub fn singleton_arc_result_async<T: SingletonValue + ?Sized, E>(
     cache: &'static FnCache,
-    key: impl Into<CallKey>,
+    key: impl CallKeyInput,
     body: impl Future<Output = Result<Arc<T>, E>>,
 ) -> AsyncCall<Result<Arc<T>, E>, impl Future<Output = Result<Arc<T>, E>>> {
-    let (store, key) = (cache.store::<Arc<T>>(), key.into());
-    call(store.hit_now(key).map(Ok), move || {
-        store.get_or_try_async(key, async move { body.await.map(|v| (v, None)) })
+    let (key, widgets) = split(key);
+    call(hit(cache, key, widgets).map(Ok), move || {
+        rest(cache, key, widgets, body)
     })
 }
 

@@ -55,12 +55,14 @@ pub use location::{DirInUse, ENV_VAR};
 use crate::info::FnInfo;
 use crate::key::CallKey;
 use crate::registry::FnCache;
+use crate::replay::{self, Recorded, Recording};
 use format::{Reject, Want};
 use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Where persisted entries go, if called before the first persisted call (or
@@ -219,14 +221,15 @@ pub(crate) fn call<V, X>(
 where
     V: Clone + Send + Sync + 'static + PersistValue,
 {
-    cache.store::<V>().get_or_try_expiring(key, || {
+    let got = cache.store::<Recorded<V>>().get_or_try_expiring(key, || {
         if let Some(found) = load(cache, key) {
             return Ok(found);
         }
-        let value = body()?;
-        save(cache, key, &value);
-        Ok((value, None))
-    })
+        let drawn = replay::compute(cache.info(), body)?;
+        save(cache, key, &drawn);
+        Ok((drawn, None))
+    })?;
+    Ok(replay::take(got))
 }
 
 /// [`call`] for an `async fn`. The disk is read and written in the poll, as
@@ -243,27 +246,50 @@ where
         if let Some(found) = load(cache, key) {
             return Ok(found);
         }
-        let value = body.await?;
-        save(cache, key, &value);
-        Ok((value, None))
+        let drawn = replay::compute_async(cache.info(), body).await?;
+        save(cache, key, &drawn);
+        Ok((drawn, None))
     };
-    cache.store::<V>().get_or_try_async(key, compute).await
+    let got = cache
+        .store::<Recorded<V>>()
+        .get_or_try_async(key, compute)
+        .await?;
+    Ok(replay::take(got))
 }
 
-/// A memory miss's look at the disk: the value and what is left of its ttl.
+/// A memory miss's look at the disk: the value with what it drew, and what
+/// is left of its ttl. A drawing that doesn't read back (written by a
+/// version of this crate with other elements) makes the entry a miss.
 fn load<V: PersistValue + 'static>(
     cache: &'static FnCache,
     key: CallKey,
-) -> Option<(V, Option<Duration>)> {
-    let (value, _replay, left) = FnDisk::of(cache.info()).load::<V>(key.digest())?;
-    Some((value, left))
+) -> Option<(Recorded<V>, Option<Duration>)> {
+    let disk = FnDisk::of(cache.info());
+    let (value, drawn, left) = disk.load::<V>(key.digest())?;
+    if drawn.is_empty() {
+        return Some(((value, None), left));
+    }
+    match Recording::from_bytes(&drawn) {
+        Ok(rec) => Some(((value, Some(Arc::new(rec))), left)),
+        Err(e) => {
+            log::warn!(
+                "memo: the elements recorded with an entry of `{}` don't read back ({e}); computing instead",
+                disk.path
+            );
+            None
+        }
+    }
 }
 
-/// Writes a computed value. The replay section stays empty until element
-/// replay records what the body drew: it will pass that here, and get it
-/// back from `load`.
-fn save<V: PersistValue + 'static>(cache: &'static FnCache, key: CallKey, value: &V) {
-    FnDisk::of(cache.info()).save(key.digest(), value, Vec::new());
+/// Writes a computed value with what its body drew, so that a hit in a
+/// later process draws it too.
+fn save<V: PersistValue + 'static>(
+    cache: &'static FnCache,
+    key: CallKey,
+    (value, rec): &Recorded<V>,
+) {
+    let drawn = rec.as_ref().map_or_else(Vec::new, |r| r.to_bytes());
+    FnDisk::of(cache.info()).save(key.digest(), value, drawn);
 }
 
 fn name_key(module: &str, name: &str) -> u128 {

@@ -28,13 +28,10 @@ pub(crate) fn call<V, E>(
 where
     V: Clone + Send + Sync + 'static,
 {
-    let (value, rec) = cache
+    let got = cache
         .store::<Recorded<V>>()
         .get_or_try(key, || compute(cache.info(), body))?;
-    if let Some(rec) = rec {
-        replay_hit(&rec);
-    }
-    Ok(value)
+    Ok(take(got))
 }
 
 thread_local! {
@@ -56,6 +53,16 @@ pub(crate) fn replay_hit(rec: &Arc<Recording>) {
     }
 }
 
+/// A value as the store holds it, handed to its caller: what it drew is
+/// drawn again first (unless this very call just drew it).
+#[inline(always)]
+pub(crate) fn take<V>((value, rec): Recorded<V>) -> V {
+    if let Some(rec) = rec {
+        replay_hit(&rec);
+    }
+    value
+}
+
 /// Runs `body`, recording what it draws if this thread runs a session.
 #[inline(always)]
 pub(crate) fn compute<V, E>(
@@ -65,28 +72,56 @@ pub(crate) fn compute<V, E>(
     if !context::active() {
         return body().map(|v| (v, None));
     }
-    compute_in_session(info, body)
+    let drawing = Drawing::begin(info);
+    drawing.end(body())
 }
 
-#[inline(never)]
-fn compute_in_session<V, E>(
+/// [`compute`] for an async body. The session is the one of the thread that
+/// first polls the body; a script drives async code on its own thread (with
+/// `block_on`), where every poll sees it.
+pub(crate) async fn compute_async<V, E>(
     info: &'static FnInfo,
-    body: impl FnOnce() -> Result<V, E>,
+    body: impl std::future::Future<Output = Result<V, E>>,
 ) -> Result<Recorded<V>, E> {
-    let opts = (info.options)();
-    let outermost = context::with_run(|r| r.captures.is_empty()).unwrap_or(false);
-    // Dropped after the capture: the spinner goes when the value is ready.
-    let _spinner = match spinner_text(info, &opts) {
-        Some(text) if outermost => context::spinner(text, opts.show_time),
-        _ => None,
-    };
-    let capture = CaptureGuard::push(info, opts.allow_widgets);
-    let out = body();
-    let rec = capture.finish().map(Arc::new);
-    if let (Ok(_), Some(rec)) = (&out, &rec) {
-        just_recorded(rec);
+    if !context::active() {
+        return body.await.map(|v| (v, None));
     }
-    out.map(|v| (v, rec))
+    let drawing = Drawing::begin(info);
+    let out = body.await;
+    drawing.end(out)
+}
+
+/// A miss inside a session while its body runs: the spinner it shows and
+/// the capture that records what it draws.
+struct Drawing {
+    // Dropped after the capture: the spinner goes when the value is ready.
+    capture: CaptureGuard,
+    _spinner: Option<context::SpinnerGuard>,
+}
+
+impl Drawing {
+    #[inline(never)]
+    fn begin(info: &'static FnInfo) -> Self {
+        let opts = (info.options)();
+        let outermost = context::with_run(|r| r.captures.is_empty()).unwrap_or(false);
+        let spinner = match spinner_text(info, &opts) {
+            Some(text) if outermost => context::spinner(text, opts.show_time),
+            _ => None,
+        };
+        Drawing {
+            capture: CaptureGuard::push(info, opts.allow_widgets),
+            _spinner: spinner,
+        }
+    }
+
+    fn end<V, E>(self, out: Result<V, E>) -> Result<Recorded<V>, E> {
+        let Drawing { capture, _spinner } = self;
+        let rec = capture.finish().map(Arc::new);
+        if let (Ok(_), Some(rec)) = (&out, &rec) {
+            just_recorded(rec);
+        }
+        out.map(|v| (v, rec))
+    }
 }
 
 fn spinner_text(info: &FnInfo, opts: &Options) -> Option<String> {
@@ -267,39 +302,108 @@ where
     if !context::active() {
         return call(cache, key, body);
     }
-    let args = key.digest();
-    let ids = known_ids(cache, args);
-    let first = widget_key(args, &ids);
-    let store = cache.store::<Recorded<V>>();
+    let w = WidgetCall::new(cache, key);
     let mut ran = false;
-    let got = store.get_or_try(CallKey::from(first), || {
-        ran = true;
-        stored_under(cache, args, first);
-        let (v, rec) = compute(cache.info(), body).map_err(Miss::Body)?;
+    let got = cache
+        .store::<Recorded<V>>()
+        .get_or_try(CallKey::from(w.first), || {
+            ran = true;
+            w.computed(compute(cache.info(), body))
+        });
+    w.finish(got, ran)
+}
+
+/// [`call_widgets`] for an `async fn`.
+pub(crate) async fn call_widgets_async<V, E>(
+    cache: &'static FnCache,
+    key: CallKey,
+    body: impl std::future::Future<Output = Result<V, E>>,
+) -> Result<V, E>
+where
+    V: Clone + Send + Sync + 'static,
+{
+    if !context::active() {
+        let compute = async move { Ok((compute_async(cache.info(), body).await?, None)) };
+        let got = cache
+            .store::<Recorded<V>>()
+            .get_or_try_async(key, compute)
+            .await?;
+        return Ok(take(got));
+    }
+    let w = WidgetCall::new(cache, key);
+    let ran = std::sync::atomic::AtomicBool::new(false);
+    let compute = async {
+        ran.store(true, std::sync::atomic::Ordering::Relaxed);
+        let drawn = w.computed(compute_async(cache.info(), body).await)?;
+        Ok((drawn, None))
+    };
+    let got = cache
+        .store::<Recorded<V>>()
+        .get_or_try_async(CallKey::from(w.first), compute)
+        .await;
+    w.finish(got, ran.into_inner())
+}
+
+/// One call of an `allow_widgets` fn inside a session: its arguments' key,
+/// the widgets the fn is known to draw, and the key their values make.
+struct WidgetCall {
+    cache: &'static FnCache,
+    args: u128,
+    ids: Arc<[String]>,
+    first: u128,
+}
+
+impl WidgetCall {
+    fn new(cache: &'static FnCache, key: CallKey) -> Self {
+        let args = key.digest();
+        let ids = known_ids(cache, args);
+        let first = widget_key(args, &ids);
+        WidgetCall {
+            cache,
+            args,
+            ids,
+            first,
+        }
+    }
+
+    /// What the body made under `first`: its entry, or, if it drew widgets
+    /// not known before, the key it belongs under instead.
+    fn computed<V, E>(&self, drawn: Result<Recorded<V>, E>) -> Result<Recorded<V>, Miss<V, E>> {
+        stored_under(self.cache, self.args, self.first);
+        let (v, rec) = drawn.map_err(Miss::Body)?;
         let now = rec.as_ref().map(|r| r.widget_ids()).unwrap_or_default();
-        if *now != *ids {
-            set_ids(cache, args, &now);
-            let key = widget_key(args, &now);
-            if key != first {
+        if *now != *self.ids {
+            set_ids(self.cache, self.args, &now);
+            let key = widget_key(self.args, &now);
+            if key != self.first {
                 return Err(Miss::Rekeyed((v, rec), key));
             }
         }
         Ok((v, rec))
-    });
-    JUST_RECORDED.with(|j| j.set(0));
-    match got {
-        Ok((v, rec)) => {
-            if let (Some(rec), false) = (rec, ran) {
-                replay(&rec);
+    }
+
+    fn finish<V, E>(self, got: Result<Recorded<V>, Miss<V, E>>, ran: bool) -> Result<V, E>
+    where
+        V: Clone + Send + Sync + 'static,
+    {
+        JUST_RECORDED.with(|j| j.set(0));
+        match got {
+            Ok((v, rec)) => {
+                if let (Some(rec), false) = (rec, ran) {
+                    replay(&rec);
+                }
+                Ok(v)
             }
-            Ok(v)
-        }
-        Err(Miss::Body(e)) => Err(e),
-        Err(Miss::Rekeyed(entry, key)) => {
-            stored_under(cache, args, key);
-            let v = entry.0.clone();
-            let _ = store.get_or_try::<std::convert::Infallible>(CallKey::from(key), || Ok(entry));
-            Ok(v)
+            Err(Miss::Body(e)) => Err(e),
+            Err(Miss::Rekeyed(entry, key)) => {
+                stored_under(self.cache, self.args, key);
+                let v = entry.0.clone();
+                let _ = self
+                    .cache
+                    .store::<Recorded<V>>()
+                    .get_or_try::<std::convert::Infallible>(CallKey::from(key), || Ok(entry));
+                Ok(v)
+            }
         }
     }
 }
