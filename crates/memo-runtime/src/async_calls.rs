@@ -94,17 +94,10 @@ where
     V: Clone + Send + Sync + 'static,
 {
     if widgets {
-        return replay::call_widgets_async(cache, key, body).await;
+        replay::call_widgets_async(cache, key, body).await
+    } else {
+        replay::call_async(cache, key, body).await
     }
-    let compute = async move {
-        let drawn = replay::compute_async(cache.info(), body).await?;
-        Ok((drawn, None))
-    };
-    let got = cache
-        .store::<Recorded<V>>()
-        .get_or_try_async(key, compute)
-        .await?;
-    Ok(replay::take(got))
 }
 
 /// A memory hit, drawn again inside a session. (Inside a session, an

@@ -34,6 +34,23 @@ where
     Ok(take(got))
 }
 
+/// [`call`] for an `async fn`, after a memory miss.
+pub(crate) async fn call_async<V, E>(
+    cache: &'static FnCache,
+    key: CallKey,
+    body: impl std::future::Future<Output = Result<V, E>>,
+) -> Result<V, E>
+where
+    V: Clone + Send + Sync + 'static,
+{
+    let compute = async move { Ok((compute_async(cache.info(), body).await?, None)) };
+    let got = cache
+        .store::<Recorded<V>>()
+        .get_or_try_async(key, compute)
+        .await?;
+    Ok(take(got))
+}
+
 thread_local! {
     /// The recording this thread's last miss made, so that the call which
     /// made it does not replay it. (A flag on the caller's stack would be
@@ -323,12 +340,7 @@ where
     V: Clone + Send + Sync + 'static,
 {
     if !context::active() {
-        let compute = async move { Ok((compute_async(cache.info(), body).await?, None)) };
-        let got = cache
-            .store::<Recorded<V>>()
-            .get_or_try_async(key, compute)
-            .await?;
-        return Ok(take(got));
+        return call_async(cache, key, body).await;
     }
     let w = WidgetCall::new(cache, key);
     let ran = std::sync::atomic::AtomicBool::new(false);

@@ -32,8 +32,8 @@ pub(crate) mod call;
 mod record;
 
 pub(crate) use call::{
-    call, call_widgets, call_widgets_async, compute, compute_async, forget_widget_results, take,
-    Recorded,
+    call, call_async, call_widgets, call_widgets_async, compute, compute_async,
+    forget_widget_results, take, Recorded,
 };
 pub(crate) use record::{check_widget, record_block, record_element, widget_warning, Capture};
 
