@@ -270,3 +270,41 @@ fn singleton_widgets_key_the_instance() {
     assert_eq!(tree(s.run(script)), off);
     assert_eq!(SINGLE.get(), 2);
 }
+
+static CLICKS: Runs = Runs::new();
+
+#[memo(allow_widgets = true)]
+fn refreshable(x: u8) -> String {
+    CLICKS.hit();
+    if st::button("Refresh") {
+        format!("refreshed {x}")
+    } else {
+        format!("cached {x}")
+    }
+}
+
+#[test]
+fn a_button_is_an_input_for_the_run_after_its_click() {
+    let script = || st::text(refreshable(1));
+    let mut s = Session::new();
+    let body = |out: &Output| out.main[1].as_element().cloned();
+    let first = body(s.run(script));
+    assert_eq!(body(s.run(script)), first, "hit");
+    assert_eq!(CLICKS.get(), 1);
+    s.click("Refresh").unwrap();
+    let clicked = tree(s.run(script));
+    assert_eq!(clicked["main"][1]["element"]["body"], "refreshed 1");
+    assert_eq!(
+        clicked["main"][0]["element"]["value"],
+        json!({"bool": true})
+    );
+    assert_eq!(CLICKS.get(), 2);
+    assert_eq!(
+        body(s.run(script)),
+        first,
+        "unclicked again: the first entry"
+    );
+    s.click("Refresh").unwrap();
+    assert_eq!(tree(s.run(script)), clicked, "clicked again: that entry");
+    assert_eq!(CLICKS.get(), 2);
+}

@@ -245,8 +245,10 @@ pub(crate) fn draw_widget(run: &mut Run, t: Target, mut w: Widget) -> Result<Wid
             ),
         ));
     }
+    // A click lasts the whole run (the session forgets it after), so an
+    // `allow_widgets` key read before the body runs sees what the body sees.
     let value = if w.spec.is_trigger() {
-        WidgetValue::Bool(run.widgets.clicked.remove(&w.id))
+        WidgetValue::Bool(run.widgets.clicked.contains(&w.id))
     } else {
         match run.widgets.values.get(&w.id) {
             Some(v) if v.same_type(&w.value) => v.clone(),
