@@ -308,3 +308,62 @@ fn a_button_is_an_input_for_the_run_after_its_click() {
     assert_eq!(tree(s.run(script)), clicked, "clicked again: that entry");
     assert_eq!(CLICKS.get(), 2);
 }
+
+static INNER_W: Runs = Runs::new();
+
+#[memo(allow_widgets = true)]
+fn inner_with_widget(x: u8) -> u8 {
+    INNER_W.hit();
+    if st::checkbox("Double") {
+        x * 2
+    } else {
+        x
+    }
+}
+
+#[memo]
+fn outer_without_widgets(x: u8) -> u8 {
+    inner_with_widget(x) + 1
+}
+
+#[test]
+fn each_fn_records_a_widget_by_its_own_option() {
+    let warning = json!({"element": {"type": "exception", "name": "CachedStFunctionWarning", "message":
+        "Your script uses `st::checkbox()` to write to your app from within\n\
+         some cached code at `outer_without_widgets()`. This code will only be called when we detect\n\
+         a cache \"miss\", which can lead to unexpected results.\n\n\
+         How to fix this:\n\
+         * Move the `st::checkbox()` call outside `outer_without_widgets()`.\n\
+         * Or, if you know what you're doing, use `#[memo(allow_widgets = true)]`\n\
+         to enable widget replay and suppress this warning."}});
+    let mut s = Session::new();
+    let nested = || st::write(outer_without_widgets(4));
+    assert_eq!(
+        tree(s.run(nested)),
+        main_only(vec![
+            warning.clone(),
+            checkbox("Double", false),
+            markdown("5")
+        ]),
+        "miss: the outer warns about the inner's widget"
+    );
+    assert_eq!(
+        tree(s.run(nested)),
+        main_only(vec![warning, markdown("5")]),
+        "the outer's hit: its recording holds the warning, not the widget"
+    );
+
+    // The inner's own recording holds the widget and no warning.
+    let alone = || st::write(inner_with_widget(4));
+    let mut other = Session::new();
+    other.run(alone); // registers the checkbox in this session
+    assert_eq!(
+        tree(other.run(alone)),
+        main_only(vec![checkbox("Double", false), markdown("4")])
+    );
+    assert_eq!(
+        INNER_W.get(),
+        2,
+        "once nested, once before this session had the box"
+    );
+}

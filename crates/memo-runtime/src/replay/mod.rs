@@ -32,7 +32,7 @@ pub(crate) mod call;
 mod record;
 
 pub(crate) use call::{call, call_widgets, forget_widget_results};
-pub(crate) use record::{check_widget, record_block, record_element, widget_warning, Capture};
+pub(crate) use record::{check_widget, record_block, record_element, record_widget, Capture};
 
 use crate::ui::{BlockKind, Element};
 use serde::{Deserialize, Serialize};

@@ -231,7 +231,7 @@ pub(crate) fn widget(
 
 /// The live part of drawing a widget, also used when replaying one.
 pub(crate) fn draw_widget(run: &mut Run, t: Target, mut w: Widget) -> Result<WidgetValue, UiError> {
-    let allowed = replay::check_widget(run, &w)?;
+    replay::check_widget(run, &w)?;
     if !run.used.insert(w.id.clone()) {
         return Err(UiError::new(
             "DuplicateWidgetID",
@@ -261,11 +261,7 @@ pub(crate) fn draw_widget(run: &mut Run, t: Target, mut w: Widget) -> Result<Wid
     w.value = value.clone();
     let at = run.resolve(t)?;
     let e = Element::Widget(w);
-    if allowed {
-        replay::record_element(run, t, at, &e)?;
-    } else {
-        let warning = replay::widget_warning(run, &e);
-        replay::record_element(run, t, at, &warning)?;
+    if let Some(warning) = replay::record_widget(run, t, at, &e)? {
         run.tree.push_element(at, warning);
     }
     run.tree.push_element(at, e);
