@@ -109,7 +109,7 @@ impl Session {
         run.widgets.values.retain(|id, _| run.used.contains(id));
         run.widgets.clicked.clear();
         self.widgets = run.widgets;
-        self.output = run.tree.output();
+        self.output = run.tree.into_output();
         &self.output
     }
 

@@ -195,6 +195,29 @@ impl Tree {
         }
     }
 
+    /// The output at the end of a run, moving the elements out rather than
+    /// copying them (a run's tree is dropped right after).
+    pub(crate) fn into_output(mut self) -> Output {
+        Output {
+            main: self.take_nodes(MAIN),
+            sidebar: self.take_nodes(SIDEBAR),
+        }
+    }
+
+    fn take_nodes(&mut self, b: BlockId) -> Vec<Node> {
+        let children = std::mem::take(&mut self.blocks[b as usize].children);
+        children
+            .into_iter()
+            .filter_map(|c| match c {
+                Child::Element(e) => e.map(Node::Element),
+                Child::Block(id) => Some(Node::Block(Block {
+                    kind: self.blocks[id as usize].kind.take()?,
+                    children: self.take_nodes(id),
+                })),
+            })
+            .collect()
+    }
+
     fn nodes(&self, b: BlockId) -> Vec<Node> {
         self.blocks[b as usize]
             .children
