@@ -25,6 +25,21 @@ fn main_only(nodes: Vec<Value>) -> Value {
     json!({"main": nodes, "sidebar": []})
 }
 
+/// Streamlit's `CachedStFunctionWarning` (spec Appendix A) for a checkbox
+/// inside `#[memo] fn {f}`, with our names.
+fn cached_st_function_warning(f: &str) -> Value {
+    let message = format!(
+        "Your script uses `st::checkbox()` to write to your app from within\n\
+         some cached code at `{f}()`. This code will only be called when we detect\n\
+         a cache \"miss\", which can lead to unexpected results.\n\n\
+         How to fix this:\n\
+         * Move the `st::checkbox()` call outside `{f}()`.\n\
+         * Or, if you know what you're doing, use `#[memo(allow_widgets = true)]`\n\
+         to enable widget replay and suppress this warning."
+    );
+    json!({"element": {"type": "exception", "name": "CachedStFunctionWarning", "message": message}})
+}
+
 const NUKE: &str = "Nuke the value 💥";
 static PLUS_ONE: Runs = Runs::new();
 
@@ -167,14 +182,7 @@ fn func() {
 
 #[test]
 fn a_widget_without_allow_widgets_warns_and_is_not_replayed() {
-    let warning = json!({"element": {"type": "exception", "name": "CachedStFunctionWarning", "message":
-        "Your script uses `st::checkbox()` to write to your app from within\n\
-         some cached code at `func()`. This code will only be called when we detect\n\
-         a cache \"miss\", which can lead to unexpected results.\n\n\
-         How to fix this:\n\
-         * Move the `st::checkbox()` call outside `func()`.\n\
-         * Or, if you know what you're doing, use `#[memo(allow_widgets = true)]`\n\
-         to enable widget replay and suppress this warning."}});
+    let warning = cached_st_function_warning("func");
     let mut s = Session::new();
     assert_eq!(
         tree(s.run(func)),
@@ -328,14 +336,7 @@ fn outer_without_widgets(x: u8) -> u8 {
 
 #[test]
 fn each_fn_records_a_widget_by_its_own_option() {
-    let warning = json!({"element": {"type": "exception", "name": "CachedStFunctionWarning", "message":
-        "Your script uses `st::checkbox()` to write to your app from within\n\
-         some cached code at `outer_without_widgets()`. This code will only be called when we detect\n\
-         a cache \"miss\", which can lead to unexpected results.\n\n\
-         How to fix this:\n\
-         * Move the `st::checkbox()` call outside `outer_without_widgets()`.\n\
-         * Or, if you know what you're doing, use `#[memo(allow_widgets = true)]`\n\
-         to enable widget replay and suppress this warning."}});
+    let warning = cached_st_function_warning("outer_without_widgets");
     let mut s = Session::new();
     let nested = || st::write(outer_without_widgets(4));
     assert_eq!(
