@@ -221,6 +221,7 @@ pub(crate) fn widget(
         label: label.to_string(),
         spec,
         value: default,
+        form: None,
     };
     match with_run(move |run| draw_widget(run, t, w)) {
         Some(Ok(v)) => v,
@@ -260,6 +261,7 @@ pub(crate) fn draw_widget(run: &mut Run, t: Target, mut w: Widget) -> Result<Wid
     }
     w.value = value.clone();
     let at = run.resolve(t)?;
+    w.form = run.tree.form_of(at);
     let e = Element::Widget(w);
     if let Some(warning) = replay::record_widget(run, t, at, &e)? {
         run.tree.push_element(at, warning);

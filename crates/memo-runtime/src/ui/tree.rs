@@ -135,6 +135,7 @@ struct BlockData {
     /// `None` for the two roots.
     kind: Option<BlockKind>,
     children: Vec<Child>,
+    parent: Option<BlockId>,
 }
 
 /// The tree a run builds, blocks in an arena so handles are plain indices.
@@ -147,6 +148,7 @@ impl Tree {
         let root = || BlockData {
             kind: None,
             children: Vec::new(),
+            parent: None,
         };
         Tree {
             blocks: vec![root(), root()],
@@ -183,9 +185,21 @@ impl Tree {
         self.blocks.push(BlockData {
             kind: Some(kind),
             children: Vec::new(),
+            parent: Some(parent),
         });
         self.blocks[parent as usize].children.push(Child::Block(id));
         id
+    }
+
+    /// The key of the form block `b` is in, if any.
+    pub(crate) fn form_of(&self, mut b: BlockId) -> Option<String> {
+        loop {
+            let block = &self.blocks[b as usize];
+            if let Some(BlockKind::Form { key }) = &block.kind {
+                return Some(key.clone());
+            }
+            b = block.parent?;
+        }
     }
 
     pub(crate) fn output(&self) -> Output {
