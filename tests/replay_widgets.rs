@@ -25,6 +25,21 @@ fn main_only(nodes: Vec<Value>) -> Value {
     json!({"main": nodes, "sidebar": []})
 }
 
+/// Streamlit's `CachedStFunctionWarning` (spec Appendix A) for a checkbox
+/// inside `#[memo] fn {f}`, with our names.
+fn cached_st_function_warning(f: &str) -> Value {
+    let message = format!(
+        "Your script uses `st::checkbox()` to write to your app from within\n\
+         some cached code at `{f}()`. This code will only be called when we detect\n\
+         a cache \"miss\", which can lead to unexpected results.\n\n\
+         How to fix this:\n\
+         * Move the `st::checkbox()` call outside `{f}()`.\n\
+         * Or, if you know what you're doing, use `#[memo(allow_widgets = true)]`\n\
+         to enable widget replay and suppress this warning."
+    );
+    json!({"element": {"type": "exception", "name": "CachedStFunctionWarning", "message": message}})
+}
+
 const NUKE: &str = "Nuke the value 💥";
 static PLUS_ONE: Runs = Runs::new();
 
@@ -167,14 +182,7 @@ fn func() {
 
 #[test]
 fn a_widget_without_allow_widgets_warns_and_is_not_replayed() {
-    let warning = json!({"element": {"type": "exception", "name": "CachedStFunctionWarning", "message":
-        "Your script uses `st::checkbox()` to write to your app from within\n\
-         some cached code at `func()`. This code will only be called when we detect\n\
-         a cache \"miss\", which can lead to unexpected results.\n\n\
-         How to fix this:\n\
-         * Move the `st::checkbox()` call outside `func()`.\n\
-         * Or, if you know what you're doing, use `#[memo(allow_widgets = true)]`\n\
-         to enable widget replay and suppress this warning."}});
+    let warning = cached_st_function_warning("func");
     let mut s = Session::new();
     assert_eq!(
         tree(s.run(func)),
@@ -269,4 +277,94 @@ fn singleton_widgets_key_the_instance() {
     s.set("Use pre-trained model:", false).unwrap();
     assert_eq!(tree(s.run(script)), off);
     assert_eq!(SINGLE.get(), 2);
+}
+
+static CLICKS: Runs = Runs::new();
+
+#[memo(allow_widgets = true)]
+fn refreshable(x: u8) -> String {
+    CLICKS.hit();
+    if st::button("Refresh") {
+        format!("refreshed {x}")
+    } else {
+        format!("cached {x}")
+    }
+}
+
+#[test]
+fn a_button_is_an_input_for_the_run_after_its_click() {
+    let script = || st::text(refreshable(1));
+    let mut s = Session::new();
+    let body = |out: &Output| out.main[1].as_element().cloned();
+    let first = body(s.run(script));
+    assert_eq!(body(s.run(script)), first, "hit");
+    assert_eq!(CLICKS.get(), 1);
+    s.click("Refresh").unwrap();
+    let clicked = tree(s.run(script));
+    assert_eq!(clicked["main"][1]["element"]["body"], "refreshed 1");
+    assert_eq!(
+        clicked["main"][0]["element"]["value"],
+        json!({"bool": true})
+    );
+    assert_eq!(CLICKS.get(), 2);
+    assert_eq!(
+        body(s.run(script)),
+        first,
+        "unclicked again: the first entry"
+    );
+    s.click("Refresh").unwrap();
+    assert_eq!(tree(s.run(script)), clicked, "clicked again: that entry");
+    assert_eq!(CLICKS.get(), 2);
+}
+
+static INNER_W: Runs = Runs::new();
+
+#[memo(allow_widgets = true)]
+fn inner_with_widget(x: u8) -> u8 {
+    INNER_W.hit();
+    if st::checkbox("Double") {
+        x * 2
+    } else {
+        x
+    }
+}
+
+#[memo]
+fn outer_without_widgets(x: u8) -> u8 {
+    inner_with_widget(x) + 1
+}
+
+#[test]
+fn each_fn_records_a_widget_by_its_own_option() {
+    let warning = cached_st_function_warning("outer_without_widgets");
+    let mut s = Session::new();
+    let nested = || st::write(outer_without_widgets(4));
+    assert_eq!(
+        tree(s.run(nested)),
+        main_only(vec![
+            warning.clone(),
+            checkbox("Double", false),
+            markdown("5")
+        ]),
+        "miss: the outer warns about the inner's widget"
+    );
+    assert_eq!(
+        tree(s.run(nested)),
+        main_only(vec![warning, markdown("5")]),
+        "the outer's hit: its recording holds the warning, not the widget"
+    );
+
+    // The inner's own recording holds the widget and no warning.
+    let alone = || st::write(inner_with_widget(4));
+    let mut other = Session::new();
+    other.run(alone); // registers the checkbox in this session
+    assert_eq!(
+        tree(other.run(alone)),
+        main_only(vec![checkbox("Double", false), markdown("4")])
+    );
+    assert_eq!(
+        INNER_W.get(),
+        2,
+        "once nested, once before this session had the box"
+    );
 }

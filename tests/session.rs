@@ -258,30 +258,47 @@ fn two_unkeyed_widgets_with_one_label_are_a_duplicate() {
 }
 
 #[test]
-fn forms_and_columns_hold_widgets() {
+fn a_form_commits_its_widgets_on_submit() {
     let mut s = Session::new();
-    let out = tree(s.run(|| {
-        let f = st::form("login");
-        f.text_input("User", "");
-        f.form_submit_button("Log in");
-    }));
+    let mut seen = Vec::new();
+    let mut script = |s: &mut Session| {
+        s.run(|| {
+            let f = st::form("login");
+            let user = f.text_input("User", "");
+            let submitted = f.form_submit_button("Log in");
+            let outside = st::checkbox("Remember me");
+            seen.push((user, submitted, outside));
+        });
+    };
+    script(&mut s);
+    let out = tree(s.output());
     assert_eq!(
         out["main"][0]["block"]["kind"],
         json!({"type": "form", "key": "login"})
     );
-    assert_eq!(
-        out["main"][0]["block"]["children"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
+    let inside = &out["main"][0]["block"]["children"];
+    assert_eq!(inside[0]["element"]["form"], "login");
+    assert_eq!(inside[1]["element"]["form"], "login");
+    assert!(
+        out["main"][1]["element"].get("form").is_none(),
+        "no `form` field outside a form"
     );
+
+    // Typing into the form changes nothing until it is submitted; a widget
+    // outside the form changes at once.
+    s.set("User", "ann").unwrap();
+    s.set("Remember me", true).unwrap();
+    script(&mut s);
     s.click("Log in").unwrap();
-    let mut submitted = false;
-    s.run(|| {
-        let f = st::form("login");
-        f.text_input("User", "");
-        submitted = f.form_submit_button("Log in");
-    });
-    assert!(submitted);
+    script(&mut s);
+    script(&mut s);
+    assert_eq!(
+        seen,
+        [
+            (String::new(), false, false),
+            (String::new(), false, true),
+            ("ann".to_string(), true, true),
+            ("ann".to_string(), false, true),
+        ]
+    );
 }

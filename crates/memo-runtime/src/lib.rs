@@ -71,6 +71,11 @@
 //! `f.clear(args)`) and `f_stats()`. [`memo::clear_all`] and
 //! [`singleton::clear_all`] are Streamlit's `st.cache_data.clear()` and
 //! `st.cache_resource.clear()`.
+//!
+//! A cached fn may draw UI with [`st`] (`st::success("loaded")`): inside an
+//! app [`ui::Session`] what it drew is recorded on a miss and replayed on
+//! every hit, in the right place ([`replay`]). Outside a session `st` calls
+//! do nothing and caching is unchanged.
 
 #![warn(missing_docs)]
 

@@ -62,11 +62,14 @@ fn just_recorded(rec: &Arc<Recording>) {
     JUST_RECORDED.with(|j| j.set(Arc::as_ptr(rec) as usize));
 }
 
-/// Replays `rec` unless this thread's call just recorded it.
+/// Replays `rec` unless this thread's call just recorded it. Cold, and
+/// taking the handle by value (its drop happens in here), so that a hit
+/// without a recording falls straight through to its return.
+#[cold]
 #[inline(never)]
-pub(crate) fn replay_hit(rec: &Arc<Recording>) {
-    if JUST_RECORDED.with(|j| j.replace(0)) != Arc::as_ptr(rec) as usize {
-        replay(rec);
+pub(crate) fn replay_hit(rec: Arc<Recording>) {
+    if JUST_RECORDED.with(|j| j.replace(0)) != Arc::as_ptr(&rec) as usize {
+        replay(&rec);
     }
 }
 
@@ -75,7 +78,7 @@ pub(crate) fn replay_hit(rec: &Arc<Recording>) {
 #[inline(always)]
 pub(crate) fn take<V>((value, rec): Recorded<V>) -> V {
     if let Some(rec) = rec {
-        replay_hit(&rec);
+        replay_hit(rec);
     }
     value
 }

@@ -35,7 +35,7 @@ pub(crate) use call::{
     call, call_async, call_widgets, call_widgets_async, compute, compute_async,
     forget_widget_results, take, Recorded,
 };
-pub(crate) use record::{check_widget, record_block, record_element, widget_warning, Capture};
+pub(crate) use record::{check_widget, record_block, record_element, record_widget, Capture};
 
 use crate::ui::{BlockKind, Element};
 use serde::{Deserialize, Serialize};

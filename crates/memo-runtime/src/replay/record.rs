@@ -109,11 +109,10 @@ pub(crate) fn record_block(
     Ok(())
 }
 
-/// Whether widget `w` may be recorded by every cached fn computing now;
-/// an error for the widgets no cached fn may hold.
-pub(crate) fn check_widget(run: &Run, w: &Widget) -> Result<bool, UiError> {
+/// Refuses the widgets no cached fn may hold (uploads).
+pub(crate) fn check_widget(run: &Run, w: &Widget) -> Result<(), UiError> {
     let Some(inner) = run.captures.last() else {
-        return Ok(true);
+        return Ok(());
     };
     if matches!(w.spec, WidgetSpec::FileUploader | WidgetSpec::CameraInput) {
         let (name, f) = (w.spec.name(), inner.info.name);
@@ -127,23 +126,48 @@ pub(crate) fn check_widget(run: &Run, w: &Widget) -> Result<bool, UiError> {
             ),
         ));
     }
-    Ok(run.captures.iter().all(|c| c.allow_widgets))
+    Ok(())
 }
 
-/// Streamlit's `CachedStFunctionWarning`, for a widget drawn inside a cached
-/// fn that does not allow widgets. It is recorded like any element, so it
-/// stays on screen on hits, where the widget itself is gone.
-pub(crate) fn widget_warning(run: &Run, e: &Element) -> Element {
-    let name = match e {
-        Element::Widget(w) => w.spec.name(),
-        _ => "write",
-    };
-    let c = run
+/// Records widget `e`, drawn on `at`: a capture whose fn allows widgets
+/// records the widget; one that does not records Streamlit's
+/// `CachedStFunctionWarning` instead, which is also returned to be drawn
+/// (before the widget). Each fn's recording thus follows its own option,
+/// whatever the fns around it allow.
+pub(crate) fn record_widget(
+    run: &mut Run,
+    t: Target,
+    at: BlockId,
+    e: &Element,
+) -> Result<Option<Element>, UiError> {
+    if run.captures.is_empty() {
+        return Ok(None);
+    }
+    let places = places(run, t, at)?;
+    let warning = run
         .captures
         .iter()
         .rev()
         .find(|c| !c.allow_widgets)
-        .expect("a capture refused the widget");
+        .map(|c| widget_warning(c, e));
+    for (c, on) in run.captures.iter_mut().zip(places) {
+        let element = match &warning {
+            Some(w) if !c.allow_widgets => w.clone(),
+            _ => e.clone(),
+        };
+        c.messages.push(Message::Element { on, element });
+    }
+    Ok(warning)
+}
+
+/// The warning for a widget drawn inside `c`'s fn, which does not allow
+/// widgets. Recorded like any element, so it stays on screen on hits, where
+/// the widget itself is gone.
+fn widget_warning(c: &Capture, e: &Element) -> Element {
+    let name = match e {
+        Element::Widget(w) => w.spec.name(),
+        _ => "write",
+    };
     let (f, d) = (c.info.name, decorator(c.info));
     Element::Exception {
         name: "CachedStFunctionWarning".into(),

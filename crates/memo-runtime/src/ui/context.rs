@@ -221,6 +221,7 @@ pub(crate) fn widget(
         label: label.to_string(),
         spec,
         value: default,
+        form: None,
     };
     match with_run(move |run| draw_widget(run, t, w)) {
         Some(Ok(v)) => v,
@@ -231,7 +232,7 @@ pub(crate) fn widget(
 
 /// The live part of drawing a widget, also used when replaying one.
 pub(crate) fn draw_widget(run: &mut Run, t: Target, mut w: Widget) -> Result<WidgetValue, UiError> {
-    let allowed = replay::check_widget(run, &w)?;
+    replay::check_widget(run, &w)?;
     if !run.used.insert(w.id.clone()) {
         return Err(UiError::new(
             "DuplicateWidgetID",
@@ -245,8 +246,10 @@ pub(crate) fn draw_widget(run: &mut Run, t: Target, mut w: Widget) -> Result<Wid
             ),
         ));
     }
+    // A click lasts the whole run (the session forgets it after), so an
+    // `allow_widgets` key read before the body runs sees what the body sees.
     let value = if w.spec.is_trigger() {
-        WidgetValue::Bool(run.widgets.clicked.remove(&w.id))
+        WidgetValue::Bool(run.widgets.clicked.contains(&w.id))
     } else {
         match run.widgets.values.get(&w.id) {
             Some(v) if v.same_type(&w.value) => v.clone(),
@@ -258,12 +261,9 @@ pub(crate) fn draw_widget(run: &mut Run, t: Target, mut w: Widget) -> Result<Wid
     }
     w.value = value.clone();
     let at = run.resolve(t)?;
+    w.form = run.tree.form_of(at);
     let e = Element::Widget(w);
-    if allowed {
-        replay::record_element(run, t, at, &e)?;
-    } else {
-        let warning = replay::widget_warning(run, &e);
-        replay::record_element(run, t, at, &warning)?;
+    if let Some(warning) = replay::record_widget(run, t, at, &e)? {
         run.tree.push_element(at, warning);
     }
     run.tree.push_element(at, e);

@@ -5,6 +5,7 @@ use super::element::Element;
 use super::tree::{Node, Output, MAIN};
 use super::widget::{Widget, WidgetValue};
 use std::any::Any;
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -31,6 +32,8 @@ static RUNS: AtomicU64 = AtomicU64::new(1);
 pub struct Session {
     widgets: WidgetState,
     output: Output,
+    /// Changes to widgets inside a form, by form key, until it is submitted.
+    pending: HashMap<String, HashMap<String, WidgetValue>>,
 }
 
 /// Why [`Session::set`] or [`Session::click`] refused.
@@ -109,7 +112,7 @@ impl Session {
         run.widgets.values.retain(|id, _| run.used.contains(id));
         run.widgets.clicked.clear();
         self.widgets = run.widgets;
-        self.output = run.tree.output();
+        self.output = run.tree.into_output();
         &self.output
     }
 
@@ -142,7 +145,8 @@ impl Session {
 
     /// Sets a widget's value for the next run, as if the user changed it.
     /// `widget` is its id (`"checkbox:Show"`, `"key:k"`) or its label; it
-    /// must have been drawn in the last run.
+    /// must have been drawn in the last run. A widget inside a form keeps
+    /// its value until the form's submit button is clicked, as in Streamlit.
     ///
     /// ```
     /// use memo_runtime::{st, ui::Session};
@@ -160,12 +164,20 @@ impl Session {
             return Err(SessionError::WrongType(w.id.clone()));
         }
         let id = w.id.clone();
-        self.widgets.values.insert(id, value);
+        match w.form.clone() {
+            Some(form) => {
+                self.pending.entry(form).or_default().insert(id, value);
+            }
+            None => {
+                self.widgets.values.insert(id, value);
+            }
+        }
         Ok(())
     }
 
     /// Clicks a button (or download / form submit button) for the next run:
-    /// it returns `true` in that run only.
+    /// it returns `true` in that run only. A form's submit button also
+    /// commits the changes made inside the form.
     ///
     /// ```
     /// use memo_runtime::{st, ui::Session};
@@ -183,7 +195,12 @@ impl Session {
         if !w.spec.is_trigger() {
             return Err(SessionError::WrongType(w.id.clone()));
         }
-        let id = w.id.clone();
+        let (id, form) = (w.id.clone(), w.form.clone());
+        let submit = matches!(w.spec, super::widget::WidgetSpec::FormSubmitButton);
+        if let (true, Some(form)) = (submit, form) {
+            let changes = self.pending.remove(&form).unwrap_or_default();
+            self.widgets.values.extend(changes);
+        }
         self.widgets.clicked.insert(id);
         Ok(())
     }

@@ -135,6 +135,7 @@ struct BlockData {
     /// `None` for the two roots.
     kind: Option<BlockKind>,
     children: Vec<Child>,
+    parent: Option<BlockId>,
 }
 
 /// The tree a run builds, blocks in an arena so handles are plain indices.
@@ -147,6 +148,7 @@ impl Tree {
         let root = || BlockData {
             kind: None,
             children: Vec::new(),
+            parent: None,
         };
         Tree {
             blocks: vec![root(), root()],
@@ -183,9 +185,21 @@ impl Tree {
         self.blocks.push(BlockData {
             kind: Some(kind),
             children: Vec::new(),
+            parent: Some(parent),
         });
         self.blocks[parent as usize].children.push(Child::Block(id));
         id
+    }
+
+    /// The key of the form block `b` is in, if any.
+    pub(crate) fn form_of(&self, mut b: BlockId) -> Option<String> {
+        loop {
+            let block = &self.blocks[b as usize];
+            if let Some(BlockKind::Form { key }) = &block.kind {
+                return Some(key.clone());
+            }
+            b = block.parent?;
+        }
     }
 
     pub(crate) fn output(&self) -> Output {
@@ -193,6 +207,29 @@ impl Tree {
             main: self.nodes(MAIN),
             sidebar: self.nodes(SIDEBAR),
         }
+    }
+
+    /// The output at the end of a run, moving the elements out rather than
+    /// copying them (a run's tree is dropped right after).
+    pub(crate) fn into_output(mut self) -> Output {
+        Output {
+            main: self.take_nodes(MAIN),
+            sidebar: self.take_nodes(SIDEBAR),
+        }
+    }
+
+    fn take_nodes(&mut self, b: BlockId) -> Vec<Node> {
+        let children = std::mem::take(&mut self.blocks[b as usize].children);
+        children
+            .into_iter()
+            .filter_map(|c| match c {
+                Child::Element(e) => e.map(Node::Element),
+                Child::Block(id) => Some(Node::Block(Block {
+                    kind: self.blocks[id as usize].kind.take()?,
+                    children: self.take_nodes(id),
+                })),
+            })
+            .collect()
     }
 
     fn nodes(&self, b: BlockId) -> Vec<Node> {

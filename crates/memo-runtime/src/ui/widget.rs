@@ -26,6 +26,10 @@ pub struct Widget {
     pub spec: WidgetSpec,
     /// Value in this run.
     pub value: WidgetValue,
+    /// The key of the form it is in: its changes wait for the form's submit
+    /// button. Absent from the JSON outside a form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<String>,
 }
 
 /// The kinds of widget and their settings. Serialized with a `"kind"` tag.
