@@ -78,9 +78,22 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
     // rustc puts a `#[singleton]` type that is not thread-safe on the call:
     // make the call cover the return type.
     let suffix = if model.is_async { "_async" } else { "" };
-    // An unmet bound on the value type is found again where the runtime's
-    // future is awaited: report that on the return type too.
-    let dot_await = model.is_async.then(|| quote_spanned!(ret_span=> .await));
+    // An async call is a hit, returned at once (nothing is awaited, so the
+    // wrapper's future keeps nothing across a suspension), or the rest of the
+    // call to await. An unmet bound on the value type is found again where
+    // that is awaited: report it on the return type too.
+    let resolve = |call: TokenStream| {
+        if !model.is_async {
+            return call;
+        }
+        let rest = quote_spanned!(ret_span=> __memo_rest.await);
+        quote! {
+            match #call {
+                #rt::AsyncCall::Hit(__memo_value) => __memo_value,
+                #rt::AsyncCall::Miss(__memo_rest) => #rest,
+            }
+        }
+    };
     let singleton_call = |f: &str| {
         let f = Ident::new(&format!("{f}{suffix}"), Span::call_site());
         let args = quote!(&__MEMO_CACHE, __memo_key, __memo_body);
@@ -88,7 +101,7 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
             ReturnType::Type(_, ty) => call_spanning(&**ty, &f, args),
             ReturnType::Default => call_spanning(name, &f, args),
         };
-        quote!(#call #dot_await)
+        resolve(call)
     };
     let probe = Ident::new(&format!("probe{suffix}"), ret_span);
     // A sync body that makes a future would cache the future: refused on the
@@ -125,9 +138,10 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
                 quote!(&__MEMO_CACHE, __memo_key, __memo_body),
             );
             args.set_span(ret_span);
+            let call = resolve(quote!(#mode.#memo #args));
             quote! {{
                 use #rt::{ViaPlain as _, ViaResult as _};
-                #mode.#memo #args #dot_await
+                #call
             }}
         }
         ReturnShape::Plain { arc } => {

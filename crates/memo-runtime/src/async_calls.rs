@@ -16,7 +16,6 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 /// Makes a [`Probe`] for a body future: the same dispatch on its output as
 /// for a sync body.
@@ -25,50 +24,26 @@ pub fn probe_async<F: Future>(_: &F) -> Probe<F::Output> {
     Probe(PhantomData)
 }
 
-/// An async call's outcome: a hit, ready at the first poll, or the rest of
-/// the call (waiting or computing), boxed.
+/// An async call's outcome: a hit, returned at once, or the rest of the
+/// call (waiting or computing), boxed, for the wrapper to await.
 pub enum AsyncCall<V, S> {
-    /// A hit (taken by the first poll).
-    Hit(Option<V>),
+    /// A hit.
+    Hit(V),
     /// A miss.
     Miss(Pin<Box<S>>),
-}
-
-// Neither variant is ever pinned in place: the value is moved out, the rest
-// is already boxed.
-impl<V, S> Unpin for AsyncCall<V, S> {}
-
-impl<V, S: Future<Output = V>> Future for AsyncCall<V, S> {
-    type Output = V;
-
-    #[inline(always)]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<V> {
-        match self.get_mut() {
-            AsyncCall::Hit(v) => {
-                Poll::Ready(v.take().expect("an AsyncCall polled after it completed"))
-            }
-            AsyncCall::Miss(rest) => poll_miss(rest.as_mut(), cx),
-        }
-    }
-}
-
-/// Kept out of line: inlined, the whole miss path would swell the poll
-/// function of every caller, and with it the cost of each hit.
-#[inline(never)]
-fn poll_miss<S: Future>(rest: Pin<&mut S>, cx: &mut Context<'_>) -> Poll<S::Output> {
-    rest.poll(cx)
 }
 
 /// A hit as `out`, or `rest` boxed.
 #[inline(always)]
 fn call<V, S: Future<Output = V>>(hit: Option<V>, rest: impl FnOnce() -> S) -> AsyncCall<V, S> {
     match hit {
-        Some(v) => AsyncCall::Hit(Some(v)),
+        Some(v) => AsyncCall::Hit(v),
         None => AsyncCall::Miss(boxed(rest)),
     }
 }
 
-/// Out of line for the same reason as [`poll_miss`].
+/// Out of line: inlined, the miss path would swell the poll function of
+/// every caller, and with it the cost of each hit.
 #[cold]
 #[inline(never)]
 fn boxed<S>(rest: impl FnOnce() -> S) -> Pin<Box<S>> {

@@ -71,27 +71,24 @@ pub(crate) fn lookup<V: 'static, R>(
     key: CallKey,
     hit: impl FnOnce(&Ready<V>) -> Option<R>,
 ) -> Option<R> {
-    // Only the address is taken inside `try_with`: with the whole look-up
-    // inside, the closure is big enough that `try_with` is not inlined into
-    // an async fn's poll, which doubled the cost of an async hit.
-    let f = FRONT.try_with(|f| f as *const Front).ok()?;
-    // SAFETY: this thread's `FRONT` lives until its destructor runs, and that
-    // can't happen while this call is on the thread's stack (a call made
-    // from inside that destructor gets `Err` from `try_with` above).
-    let f = unsafe { &*f };
-    let clears = CLEARS.load(Relaxed);
-    if clears != f.seen.get() {
-        sweep(f, clears);
-    }
-    let ways = f.ways.try_borrow().ok()?;
-    let w = ways[way(store, key)].as_ref()?;
-    if w.store != store || w.key != key || !w.is_current() {
-        return None;
-    }
-    // SAFETY: `w.entry` points into `w._keep`, alive while `ways` is
-    // borrowed, and ways under `store` are only ever filled by the
-    // `Store<V>` at that address, with a `Ready<V>`.
-    hit(unsafe { &*w.entry.cast::<Ready<V>>() })
+    FRONT
+        .try_with(|f| {
+            let clears = CLEARS.load(Relaxed);
+            if clears != f.seen.get() {
+                sweep(f, clears);
+            }
+            let ways = f.ways.try_borrow().ok()?;
+            let w = ways[way(store, key)].as_ref()?;
+            if w.store != store || w.key != key || !w.is_current() {
+                return None;
+            }
+            // SAFETY: `w.entry` points into `w._keep`, alive while `ways` is
+            // borrowed, and ways under `store` are only ever filled by the
+            // `Store<V>` at that address, with a `Ready<V>`.
+            hit(unsafe { &*w.entry.cast::<Ready<V>>() })
+        })
+        .ok()
+        .flatten()
 }
 
 #[cold]
