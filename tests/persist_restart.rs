@@ -2,7 +2,7 @@
 //! run twice (the second run is served from disk), then one function's
 //! source is edited and the app rebuilt: that function recomputes and its old
 //! entries are removed, while the unchanged function is still served from
-//! disk.
+//! disk, drawing what its body drew (element replay after a restart).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,13 +23,23 @@ fn square(x: u64) -> u64 {
 #[memo(persist = "disk")]
 fn greet(name: String) -> String {
     GREET_RAN.fetch_add(1, Ordering::SeqCst);
+    memo_runtime::st::sidebar().markdown(format!("greeting {name}"));
     format!("hello {name}")
 }
 
 fn main() {
     let squares: Vec<u64> = (1..=3).map(square).collect();
     println!("squares={squares:?}");
-    println!("greet={}", greet("ann".into()));
+    // `greet` runs inside an app session: what it draws is stored with its
+    // entry, and drawn again when a later process reads the entry.
+    let mut session = memo_runtime::ui::Session::new();
+    let mut greeting = String::new();
+    session.run(|| {
+        greeting = greet("ann".into());
+        memo_runtime::st::text(greeting.as_str());
+    });
+    println!("greet={greeting}");
+    println!("tree={}", session.to_json());
     println!("square_ran={}", SQUARE_RAN.load(Ordering::SeqCst));
     println!("greet_ran={}", GREET_RAN.load(Ordering::SeqCst));
     println!("disk_hits={}", square_stats().disk_hits);
@@ -132,6 +142,12 @@ fn a_second_run_is_served_from_disk_and_an_edit_recomputes() {
         "the second run must be served from disk"
     );
     assert_eq!(second["disk_hits"], "3");
+    let tree = r#"{"main":[{"element":{"type":"text","body":"hello ann"}}],"sidebar":[{"element":{"type":"markdown","body":"greeting ann"}}]}"#;
+    assert_eq!(first["tree"], tree, "the first run drew it");
+    assert_eq!(
+        second["tree"], tree,
+        "and the second, served from disk, drew it again"
+    );
     let before = versions(&cache);
     assert_eq!(before.len(), 2, "{before:?}");
 
@@ -148,6 +164,7 @@ fn a_second_run_is_served_from_disk_and_an_edit_recomputes() {
         edited["greet_ran"], "0",
         "an unchanged fn keeps its entries"
     );
+    assert_eq!(edited["tree"], tree, "and what they drew");
     let after = versions(&cache);
     assert_eq!(
         after.len(),
