@@ -59,23 +59,26 @@ impl<T> SlotMap<T> {
         self.slots[i as usize].as_mut()
     }
 
-    /// Puts `value` under `key`, replacing what was there.
+    /// Puts `value` under `key`, replacing what was there. (One probe of
+    /// the index: a miss inserts right after finding the key absent.)
     pub(crate) fn insert(&mut self, key: u64, value: T) {
-        if let Some(&i) = self.index.get(&key) {
-            self.slots[i as usize] = Some(value);
-            return;
+        use std::collections::hash_map::Entry;
+        match self.index.entry(key) {
+            Entry::Occupied(e) => self.slots[*e.get() as usize] = Some(value),
+            Entry::Vacant(e) => {
+                let i = match self.free.pop() {
+                    Some(i) => {
+                        self.slots[i as usize] = Some(value);
+                        i
+                    }
+                    None => {
+                        self.slots.push(Some(value));
+                        (self.slots.len() - 1) as u32
+                    }
+                };
+                e.insert(i);
+            }
         }
-        let i = match self.free.pop() {
-            Some(i) => {
-                self.slots[i as usize] = Some(value);
-                i
-            }
-            None => {
-                self.slots.push(Some(value));
-                (self.slots.len() - 1) as u32
-            }
-        };
-        self.index.insert(key, i);
     }
 
     pub(crate) fn remove(&mut self, key: &u64) -> Option<T> {
