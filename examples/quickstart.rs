@@ -25,6 +25,14 @@ fn factorial(n: u64) -> u64 {
     }
 }
 
+/// Streamlit 1.64+: an `async def` cached function. Concurrent awaits of one
+/// key share one run of the body.
+#[memo(ttl = "10m")]
+async fn fetch_page(url: &str) -> Result<String, String> {
+    println!("  cache miss: fetch_page({url}) ran");
+    Ok(format!("<html>{url}</html>")) // an HTTP request would be awaited here
+}
+
 /// A stand-in for a SQLAlchemy session factory: not hashable, not cloneable.
 struct SessionMaker {
     url: String,
@@ -103,6 +111,14 @@ fn main() {
         Arc::ptr_eq(&maker, &get_db_sessionmaker()),
         "one shared session maker"
     );
+
+    println!("\n== an async fn ==");
+    futures::executor::block_on(async {
+        let (a, b) =
+            futures::future::join(fetch_page("example.org"), fetch_page("example.org")).await;
+        assert_eq!(a, b);
+        println!("two concurrent awaits, one run: {:?}", fetch_page_stats());
+    });
 
     println!("\n== clearing ==");
     square(4);
