@@ -52,6 +52,11 @@ fn hits(c: &mut Criterion) {
     // Warm the async one through a real executor once.
     futures::executor::block_on(async_sq(42));
     g.bench_function("memo sync hit", |b| b.iter(|| sync_sq(black_box(42))));
+    // The same sync call made from inside an async block, as async code
+    // makes it: the baseline for an `.await`ed hit.
+    g.bench_function("memo sync hit, in an async block", |b| {
+        b.iter(|| ready(async { sync_sq(black_box(42)) }))
+    });
     // Awaited where a handler would await it: the future is built in its
     // caller's state, not built and then moved.
     g.bench_function("memo async hit", |b| {

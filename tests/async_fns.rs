@@ -604,3 +604,44 @@ fn an_async_memo_persists_to_disk_with_its_ttl() {
     table_clear();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---- signatures with lifetimes -------------------------------------------------------------
+
+/// An `async fn` whose lifetimes can all be named becomes a plain fn that
+/// looks for its hit when called; one that may hide a lifetime (a user type,
+/// `Self`, `impl Trait`) stays an `async fn`. Both must compile and cache.
+#[test]
+fn every_lifetime_shape_compiles_and_caches() {
+    static RUNS: Runs = Runs::new();
+    #[memo]
+    async fn named<'a, 'b>(x: &'a str, y: &'b [u8], z: Option<&'_ str>) -> usize {
+        RUNS.hit();
+        x.len() + y.len() + z.map_or(0, str::len)
+    }
+    #[memo]
+    async fn nested(v: &Vec<&str>, m: &std::collections::HashMap<String, Vec<u8>>) -> usize {
+        RUNS.hit();
+        v.len() + m.len()
+    }
+    #[derive(memo_runtime::StableHash)]
+    struct Wrapper<'a> {
+        s: &'a str,
+    }
+    #[memo]
+    async fn user_type(w: Wrapper<'_>, c: std::borrow::Cow<'_, str>) -> usize {
+        RUNS.hit();
+        w.s.len() + c.len()
+    }
+    futures::executor::block_on(async {
+        let s = String::from("abc");
+        assert_eq!(named(&s, b"xy", Some("q")).await, 6);
+        assert_eq!(named(&s, b"xy", Some("q")).await, 6);
+        let v = vec!["a", "b"];
+        let m = std::collections::HashMap::new();
+        assert_eq!(nested(&v, &m).await, 2);
+        assert_eq!(nested(&v, &m).await, 2);
+        assert_eq!(user_type(Wrapper { s: &s }, "de".into()).await, 5);
+        assert_eq!(user_type(Wrapper { s: &s }, "de".into()).await, 5);
+    });
+    assert_eq!(RUNS.get(), 3, "each computed once");
+}

@@ -3,6 +3,7 @@
 //! hashes the arguments, and hands everything else to the runtime.
 
 use crate::attr::{Kind, Spinner, Ttl};
+use crate::eager;
 use crate::model::{Binding, Hashing, Model, Param, ReturnShape};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
@@ -82,9 +83,18 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
     // wrapper's future keeps nothing across a suspension), or the rest of the
     // call to await. An unmet bound on the value type is found again where
     // that is awaited: report it on the return type too.
+    // When the signature allows, an async fn becomes a plain fn that looks
+    // for its hit when called (see `eager`).
+    let eager = model.is_async && eager::rewrite(&mut wrapper_sig.clone(), &model.type_params);
     let resolve = |call: TokenStream| {
         if !model.is_async {
             return call;
+        }
+        if eager {
+            let into = quote_spanned!(ret_span=> ::core::future::IntoFuture::into_future);
+            let mut arg = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, call);
+            arg.set_span(ret_span);
+            return quote!(#into #arg);
         }
         let rest = quote_spanned!(ret_span=> __memo_rest.await);
         quote! {
@@ -158,14 +168,25 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
         }
     };
 
+    if eager {
+        eager::rewrite(&mut wrapper_sig, &model.type_params);
+    }
     let companions = companions(model, item, &hash_lit);
     // Widget values join the key at run time, inside a session.
     let widgets = model
         .allow_widgets
         .then(|| quote!(let __memo_key = #rt::WithWidgets(__memo_key);));
 
+    // An eager async fn's own code is the hit path (hash, look up, hand
+    // over; the body is a future of its own, the miss path a cold call), so
+    // it is small. Inlined, a hit's value goes to the caller's `.await` in
+    // registers; left to the compiler's choice it was not inlined, and the
+    // value's trip through memory (a store-to-load stall) cost 1.5× a hit.
+    let inline = (eager && !attrs.iter().any(|a| a.path().is_ident("inline")))
+        .then(|| quote!(#[inline(always)]));
     quote! {
         #(#attrs)*
+        #inline
         #vis #wrapper_sig {
             static __MEMO_CACHE: #rt::FnCache = #rt::FnCache::new(#rt::FnInfo::new(
                 ::core::module_path!(),
@@ -352,7 +373,8 @@ fn singleton_output(out: &ReturnType, result: bool, arc: bool) -> ReturnType {
         wrap_result_ok(&mut ty);
         ty
     } else {
-        syn::parse_quote!(::std::sync::Arc<#ty>)
+        let span = syn::spanned::Spanned::span(&**ty);
+        syn::parse_quote_spanned!(span=> ::std::sync::Arc<#ty>)
     };
     ReturnType::Type(*arrow, Box::new(wrapped))
 }

@@ -8,6 +8,7 @@
 
 mod attr;
 mod derive;
+mod eager;
 mod expand;
 mod model;
 mod ttl;

@@ -12,10 +12,11 @@ use crate::registry::FnCache;
 use crate::replay::{self, Recorded};
 use crate::CallKey;
 use std::convert::Infallible;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 /// Makes a [`Probe`] for a body future: the same dispatch on its output as
 /// for a sync body.
@@ -32,6 +33,50 @@ pub enum AsyncCall<V, S> {
     /// A miss.
     Miss(Pin<Box<S>>),
 }
+
+/// An eager async fn's future (see `memo-macros`' `eager`): ready with a hit,
+/// or the boxed rest of the call.
+pub enum Eager<V, S> {
+    /// A hit, taken by the first poll.
+    Ready(Option<V>),
+    /// A miss.
+    Rest(Pin<Box<S>>),
+}
+
+// Neither variant is pinned in place: the value is moved out, the rest is
+// boxed already.
+impl<V, S> Unpin for Eager<V, S> {}
+
+impl<V, S: Future<Output = V>> Future for Eager<V, S> {
+    type Output = V;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<V> {
+        match self.get_mut() {
+            Eager::Ready(v) => Poll::Ready(v.take().expect("polled after it completed")),
+            Eager::Rest(rest) => rest.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<V, S: Future<Output = V>> IntoFuture for AsyncCall<V, S> {
+    type Output = V;
+    type IntoFuture = Eager<V, S>;
+
+    #[inline(always)]
+    fn into_future(self) -> Eager<V, S> {
+        match self {
+            AsyncCall::Hit(v) => Eager::Ready(Some(v)),
+            AsyncCall::Miss(rest) => Eager::Rest(rest),
+        }
+    }
+}
+
+/// Names every lifetime an eager async fn's future holds, in its
+/// `impl Future + Captures<..>` return type (edition 2021 captures only the
+/// lifetimes its bounds name).
+pub trait Captures<T: ?Sized> {}
+impl<T: ?Sized, U: ?Sized> Captures<T> for U {}
 
 /// A hit as `out`, or `rest` boxed.
 #[inline(always)]
