@@ -147,6 +147,13 @@ pub use stats::Stats;
 /// waiting task never blocks its thread, and a computing future that is
 /// dropped or panics hands the computation to a waiter. A sync `#[memo]` fn
 /// that returns a future is a compile error (make it `async fn`).
+///
+/// When every lifetime in an `async fn`'s signature can be named (no `self`,
+/// `Self` or `impl Trait`; arguments of references, std types and its own
+/// type parameters), the macro makes it a plain fn returning
+/// `impl Future<Output = T>`, as rustdoc then shows: the arguments are
+/// hashed and the hit looked up when it is called, and the future is ready
+/// at once. That makes an async hit cost about what a sync one does.
 pub use memo_macros::memo;
 
 /// Caches one shared instance per distinct argument list.
