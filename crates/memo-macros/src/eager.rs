@@ -99,10 +99,10 @@ impl Lifetimes<'_> {
     }
 }
 
-fn mentions_self(tokens: proc_macro2::TokenStream) -> bool {
+fn mentions_self_or_impl(tokens: proc_macro2::TokenStream) -> bool {
     tokens.into_iter().any(|t| match t {
         proc_macro2::TokenTree::Ident(i) => i == "Self" || i == "impl",
-        proc_macro2::TokenTree::Group(g) => mentions_self(g.stream()),
+        proc_macro2::TokenTree::Group(g) => mentions_self_or_impl(g.stream()),
         _ => false,
     })
 }
@@ -122,13 +122,13 @@ pub(crate) fn rewrite(sig: &mut Signature, type_params: &[syn::Ident]) -> bool {
         let FnArg::Typed(pt) = input else {
             return false;
         };
-        if mentions_self(pt.ty.to_token_stream()) || !lts.walk(&mut pt.ty) {
+        if mentions_self_or_impl(pt.ty.to_token_stream()) || !lts.walk(&mut pt.ty) {
             return false;
         }
     }
     let output: Type = match &new.output {
         ReturnType::Default => syn::parse_quote!(()),
-        ReturnType::Type(_, ty) if !mentions_self(ty.to_token_stream()) => (**ty).clone(),
+        ReturnType::Type(_, ty) if !mentions_self_or_impl(ty.to_token_stream()) => (**ty).clone(),
         _ => return false,
     };
     for l in lts.named.iter().rev() {

@@ -76,34 +76,35 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
         ReturnType::Type(_, ty) => syn::spanned::Spanned::span(ty),
         ReturnType::Default => name.span(),
     };
-    // rustc puts a `#[singleton]` type that is not thread-safe on the call:
-    // make the call cover the return type.
+    // A `#[singleton]` hands out an `Arc`: the wrapper's return type says so.
+    match &model.ret {
+        ReturnShape::Plain { arc } => {
+            wrapper_sig.output = singleton_output(&sig.output, false, *arc)
+        }
+        ReturnShape::Result { arc } => {
+            wrapper_sig.output = singleton_output(&sig.output, true, *arc)
+        }
+        ReturnShape::Memo => {}
+    }
     let suffix = if model.is_async { "_async" } else { "" };
-    // An async call is a hit, returned at once (nothing is awaited, so the
-    // wrapper's future keeps nothing across a suspension), or the rest of the
-    // call to await. An unmet bound on the value type is found again where
-    // that is awaited: report it on the return type too.
-    // When the signature allows, an async fn becomes a plain fn that looks
-    // for its hit when called (see `eager`).
-    let eager = model.is_async && eager::rewrite(&mut wrapper_sig.clone(), &model.type_params);
+    // When its signature allows, an async fn becomes a plain fn that looks
+    // for its hit when called and returns the runtime's call as a future
+    // (see `eager`); otherwise it stays an `async fn` that awaits the call.
+    // An unmet bound on the value type is found again where the call becomes
+    // a future: report that on the return type too.
+    let eager = model.is_async && eager::rewrite(&mut wrapper_sig, &model.type_params);
     let resolve = |call: TokenStream| {
         if !model.is_async {
             return call;
         }
         if eager {
-            let into = quote_spanned!(ret_span=> ::core::future::IntoFuture::into_future);
-            let mut arg = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, call);
-            arg.set_span(ret_span);
-            return quote!(#into #arg);
+            return call;
         }
-        let rest = quote_spanned!(ret_span=> __memo_rest.await);
-        quote! {
-            match #call {
-                #rt::AsyncCall::Hit(__memo_value) => __memo_value,
-                #rt::AsyncCall::Miss(__memo_rest) => #rest,
-            }
-        }
+        let dot_await = quote_spanned!(ret_span=> .await);
+        quote!(#call #dot_await)
     };
+    // rustc puts a `#[singleton]` type that is not thread-safe on the call:
+    // make the call cover the return type.
     let singleton_call = |f: &str| {
         let f = Ident::new(&format!("{f}{suffix}"), Span::call_site());
         let args = quote!(&__MEMO_CACHE, __memo_key, __memo_body);
@@ -155,22 +156,15 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
             }}
         }
         ReturnShape::Plain { arc } => {
-            wrapper_sig.output = singleton_output(&sig.output, false, *arc);
             singleton_call(if *arc { "singleton_arc" } else { "singleton" })
         }
-        ReturnShape::Result { arc } => {
-            wrapper_sig.output = singleton_output(&sig.output, true, *arc);
-            singleton_call(if *arc {
-                "singleton_arc_result"
-            } else {
-                "singleton_result"
-            })
-        }
+        ReturnShape::Result { arc } => singleton_call(if *arc {
+            "singleton_arc_result"
+        } else {
+            "singleton_result"
+        }),
     };
 
-    if eager {
-        eager::rewrite(&mut wrapper_sig, &model.type_params);
-    }
     let companions = companions(model, item, &hash_lit);
     // Widget values join the key at run time, inside a session.
     let widgets = model

@@ -6,13 +6,12 @@
 //! only the value, and a miss moves one box.
 
 use crate::private::{
-    CallKeyInput, MemoValue, PersistValue, PlainMode, Probe, ResultMode, SingletonValue,
+    never, CallKeyInput, MemoValue, PersistValue, PlainMode, Probe, ResultMode, SingletonValue,
 };
 use crate::registry::FnCache;
 use crate::replay::{self, Recorded};
 use crate::CallKey;
-use std::convert::Infallible;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -25,49 +24,29 @@ pub fn probe_async<F: Future>(_: &F) -> Probe<F::Output> {
     Probe(PhantomData)
 }
 
-/// An async call's outcome: a hit, returned at once, or the rest of the
-/// call (waiting or computing), boxed, for the wrapper to await.
+/// An async call: ready with a hit, found before any future was made, or
+/// the boxed rest of the call (waiting or computing). An eager async fn
+/// (see `memo-macros`' `eager`) returns it as its future; any other async
+/// fn awaits it.
 pub enum AsyncCall<V, S> {
-    /// A hit.
-    Hit(V),
+    /// A hit, taken by the first poll.
+    Hit(Option<V>),
     /// A miss.
     Miss(Pin<Box<S>>),
 }
 
-/// An eager async fn's future (see `memo-macros`' `eager`): ready with a hit,
-/// or the boxed rest of the call.
-pub enum Eager<V, S> {
-    /// A hit, taken by the first poll.
-    Ready(Option<V>),
-    /// A miss.
-    Rest(Pin<Box<S>>),
-}
-
 // Neither variant is pinned in place: the value is moved out, the rest is
 // boxed already.
-impl<V, S> Unpin for Eager<V, S> {}
+impl<V, S> Unpin for AsyncCall<V, S> {}
 
-impl<V, S: Future<Output = V>> Future for Eager<V, S> {
+impl<V, S: Future<Output = V>> Future for AsyncCall<V, S> {
     type Output = V;
 
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<V> {
         match self.get_mut() {
-            Eager::Ready(v) => Poll::Ready(v.take().expect("polled after it completed")),
-            Eager::Rest(rest) => rest.as_mut().poll(cx),
-        }
-    }
-}
-
-impl<V, S: Future<Output = V>> IntoFuture for AsyncCall<V, S> {
-    type Output = V;
-    type IntoFuture = Eager<V, S>;
-
-    #[inline(always)]
-    fn into_future(self) -> Eager<V, S> {
-        match self {
-            AsyncCall::Hit(v) => Eager::Ready(Some(v)),
-            AsyncCall::Miss(rest) => Eager::Rest(rest),
+            AsyncCall::Hit(v) => Poll::Ready(v.take().expect("polled after it completed")),
+            AsyncCall::Miss(rest) => rest.as_mut().poll(cx),
         }
     }
 }
@@ -82,7 +61,7 @@ impl<T: ?Sized, U: ?Sized> Captures<T> for U {}
 #[inline(always)]
 fn call<V, S: Future<Output = V>>(hit: Option<V>, rest: impl FnOnce() -> S) -> AsyncCall<V, S> {
     match hit {
-        Some(v) => AsyncCall::Hit(v),
+        Some(v) => AsyncCall::Hit(Some(v)),
         None => AsyncCall::Miss(boxed(rest)),
     }
 }
@@ -93,13 +72,6 @@ fn call<V, S: Future<Output = V>>(hit: Option<V>, rest: impl FnOnce() -> S) -> A
 #[inline(never)]
 fn boxed<S>(rest: impl FnOnce() -> S) -> Pin<Box<S>> {
     Box::pin(rest())
-}
-
-fn never<T>(r: Result<T, Infallible>) -> T {
-    match r {
-        Ok(v) => v,
-        Err(never) => match never {},
-    }
 }
 
 /// The rest of an async call after a memory miss: compute (recording what

@@ -95,6 +95,15 @@ fn cached<K: CallKeyInput, V: Clone + Send + Sync + 'static, E>(
     }
 }
 
+/// The value of a call whose body can't fail.
+#[inline(always)]
+pub(crate) fn never<T>(r: Result<T, Infallible>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(never) => match never {},
+    }
+}
+
 /// Chooses, by the body's return type, how a `#[memo]` call caches: an
 /// `Ok` only for a `Result` (whatever its alias), the value otherwise.
 pub struct Probe<R>(pub(crate) PhantomData<R>);
@@ -208,10 +217,7 @@ impl<R> PlainMode<R> {
     where
         R: MemoValue + PersistValue,
     {
-        match crate::persist::call(cache, key.into(), || Ok::<R, Infallible>(body())) {
-            Ok(v) => v,
-            Err(never) => match never {},
-        }
+        never(crate::persist::call(cache, key.into(), || Ok(body())))
     }
 }
 
@@ -227,10 +233,7 @@ impl<R> PlainMode<R> {
     where
         R: MemoValue,
     {
-        match cached(cache, key, || Ok::<R, Infallible>(body())) {
-            Ok(v) => v,
-            Err(never) => match never {},
-        }
+        never(cached(cache, key, || Ok(body())))
     }
 }
 
@@ -251,10 +254,7 @@ pub fn singleton_arc<T: SingletonValue + ?Sized>(
     key: impl CallKeyInput,
     body: impl FnOnce() -> Arc<T>,
 ) -> Arc<T> {
-    match cached(cache, key, || Ok::<_, Infallible>(body())) {
-        Ok(v) => v,
-        Err(never) => match never {},
-    }
+    never(cached(cache, key, || Ok(body())))
 }
 
 /// A `#[singleton]` returning `Result<T, E>`: only `Ok` instances are kept.

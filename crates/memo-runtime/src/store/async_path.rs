@@ -2,36 +2,18 @@
 //! waker instead of blocking the thread, and no lock is held across an
 //! `.await` (every lock is taken and released inside one synchronous step).
 
-use super::{fold, front, Abandon, Next, Ready, Store};
+use super::{fold, Abandon, Next, Store};
 use crate::key::CallKey;
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::time::Duration;
 
 impl<V: Clone + Send + Sync + 'static> Store<V> {
-    /// The value for `key` if this thread can have it at once (see
-    /// `front`). An async call looks here before it makes any future, so a
-    /// hit moves no future state around.
-    #[inline(always)]
-    pub fn hit_now(&'static self, key: CallKey) -> Option<V> {
-        let v = front::lookup(self.addr(), key, |r: &Ready<V>| self.hit(r))?;
-        self.hits.bump();
-        Some(v)
-    }
-
     /// [`get_or_try_expiring`](Self::get_or_try_expiring) for an async
     /// computation, after [`hit_now`](Self::hit_now) found nothing. Dropping
     /// the returned future while it computes caches nothing and lets a
     /// waiting caller take over.
     pub async fn get_or_try_async<X>(
-        &'static self,
-        key: CallKey,
-        compute: impl Future<Output = Result<(V, Option<Duration>), X>>,
-    ) -> Result<V, X> {
-        self.get_or_try_async_slow(key, compute).await
-    }
-
-    async fn get_or_try_async_slow<X>(
         &'static self,
         call: CallKey,
         compute: impl Future<Output = Result<(V, Option<Duration>), X>>,

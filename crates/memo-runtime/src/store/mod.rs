@@ -134,6 +134,16 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         Some(r.value.clone())
     }
 
+    /// The value for `key` if this thread can have it at once, without a
+    /// lock (see `front`). Every call looks here first; an async call does
+    /// so before it makes any future, so a hit moves no future state around.
+    #[inline(always)]
+    pub fn hit_now(&'static self, key: CallKey) -> Option<V> {
+        let v = front::lookup(self.addr(), key, |r: &Ready<V>| self.hit(r))?;
+        self.hits.bump();
+        Some(v)
+    }
+
     /// The cached value for `key`, or the result of `compute`: `Ok` is cached
     /// and returned, `Err` is returned and not cached. Concurrent callers with
     /// the same key run `compute` once; the others wait for its value.
@@ -143,11 +153,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         key: CallKey,
         compute: impl FnOnce() -> Result<V, X>,
     ) -> Result<V, X> {
-        if let Some(v) = front::lookup(self.addr(), key, |r: &Ready<V>| self.hit(r)) {
-            self.hits.bump();
-            return Ok(v);
-        }
-        self.get_or_try_slow(key, || compute().map(|v| (v, None)))
+        self.get_or_try_expiring(key, || compute().map(|v| (v, None)))
     }
 
     /// [`get_or_try`](Self::get_or_try) for a `compute` that may shorten its
@@ -160,11 +166,10 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         key: CallKey,
         compute: impl FnOnce() -> Result<(V, Option<Duration>), X>,
     ) -> Result<V, X> {
-        if let Some(v) = front::lookup(self.addr(), key, |r: &Ready<V>| self.hit(r)) {
-            self.hits.bump();
-            return Ok(v);
+        match self.hit_now(key) {
+            Some(v) => Ok(v),
+            None => self.get_or_try_slow(key, compute),
         }
-        self.get_or_try_slow(key, compute)
     }
 
     #[inline(never)]
