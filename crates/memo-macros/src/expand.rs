@@ -243,15 +243,9 @@ fn options(model: &Model) -> TokenStream {
     o
 }
 
-/// The block that hashes the arguments: a `CallKey` for the wrapper, the
-/// `u128` digest for `forget` (which hashes a by-value `self` through the
-/// `&self` it takes).
+/// The block that makes the arguments' `CallKey`, for the wrapper or for
+/// `forget` (which hashes a by-value `self` through the `&self` it takes).
 fn key_expr(model: &Model, for_forget: bool) -> TokenStream {
-    let finish = if for_forget {
-        quote!(finish)
-    } else {
-        quote!(call_key)
-    };
     let rt = rt();
     let mut stmts = Vec::new();
     if model.has_receiver {
@@ -269,12 +263,12 @@ fn key_expr(model: &Model, for_forget: bool) -> TokenStream {
     }
     if stmts.is_empty() {
         // No hashed input: one key, computed once by the compiler.
-        return quote!(#rt::KeyHasher::new().#finish());
+        return quote!(#rt::KeyHasher::new().call_key());
     }
     quote! {{
         let mut __memo_h = #rt::KeyHasher::new();
         #(#stmts)*
-        __memo_h.#finish()
+        __memo_h.call_key()
     }}
 }
 
@@ -472,7 +466,7 @@ fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> 
         #(#cfg)*
         #[allow(dead_code, unused_variables, clippy::ptr_arg)]
         #vis #fsig {
-            let __memo_key: u128 = #key;
+            let __memo_key: #rt::CallKey = #key;
             #rt::#forget_fn(::core::module_path!(), #name_str, #hash_lit, __memo_key)
         }
 

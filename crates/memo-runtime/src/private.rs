@@ -287,11 +287,11 @@ pub fn clear(module: &'static str, name: &'static str, source_hash: u128) {
 }
 
 /// `f_forget(args)`.
-pub fn forget(module: &'static str, name: &'static str, source_hash: u128, key: u128) -> bool {
+pub fn forget(module: &'static str, name: &'static str, source_hash: u128, key: CallKey) -> bool {
     let mut found = false;
     for c in registry::matching(module, name, source_hash) {
         found |= c.forget(key);
-        found |= crate::replay::forget_widget_results(c, key);
+        found |= crate::replay::forget_widget_results(c, key.digest());
     }
     found
 }
@@ -319,9 +319,9 @@ pub fn persist_forget(
     module: &'static str,
     name: &'static str,
     source_hash: u128,
-    key: u128,
+    key: CallKey,
 ) -> bool {
     let in_memory = forget(module, name, source_hash, key);
     let fkey = function_key(module, name, source_hash);
-    crate::persist::forget(module, name, fkey, key) | in_memory
+    crate::persist::forget(module, name, fkey, key.digest()) | in_memory
 }

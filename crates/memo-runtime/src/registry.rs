@@ -5,6 +5,7 @@
 
 use crate::append::AppendList;
 use crate::info::{FnInfo, Kind};
+use crate::key::CallKey;
 use crate::stats::Stats;
 use crate::store::Store;
 use parking_lot::Mutex;
@@ -13,7 +14,7 @@ use std::sync::OnceLock;
 
 trait AnyStore: Send + Sync {
     fn clear(&self);
-    fn forget(&self, key: u128) -> bool;
+    fn forget(&self, key: CallKey) -> bool;
     fn stats(&self) -> Stats;
     fn reset_counters(&self);
 }
@@ -22,7 +23,7 @@ impl<V: Clone + Send + Sync + 'static> AnyStore for Store<V> {
     fn clear(&self) {
         Store::clear(self)
     }
-    fn forget(&self, key: u128) -> bool {
+    fn forget(&self, key: CallKey) -> bool {
         Store::forget(self, key)
     }
     fn stats(&self) -> Stats {
@@ -121,7 +122,7 @@ impl FnCache {
     }
 
     /// Drops the entry for `key`; `true` if there was one.
-    pub fn forget(&self, key: u128) -> bool {
+    pub fn forget(&self, key: CallKey) -> bool {
         // Not `any`: every instantiation must forget it.
         self.entries()
             .fold(false, |found, e| e.dynamic.forget(key) | found)

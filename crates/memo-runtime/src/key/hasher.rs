@@ -321,6 +321,17 @@ impl CallKey {
         }
     }
 
+    /// The key as two words to hash, the length folded into the top byte
+    /// (an index still compares whole keys, so a fold that meets is a shared
+    /// hash, never a shared entry).
+    #[inline(always)]
+    pub(crate) fn halves(self) -> (u64, u64) {
+        (
+            self.word as u64,
+            ((self.word >> 64) as u64) ^ u64::from(self.len).rotate_right(8),
+        )
+    }
+
     /// A cheap mix of the key, for a small index (not a digest: short keys are
     /// raw bytes here).
     #[inline(always)]

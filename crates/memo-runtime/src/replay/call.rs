@@ -279,7 +279,7 @@ pub(crate) fn forget_widget_results(cache: &'static FnCache, args: u128) -> bool
         .map(|e| std::mem::take(&mut e.keys))
         .unwrap_or_default();
     keys.into_iter()
-        .fold(false, |found, k| cache.forget(k) | found)
+        .fold(false, |found, k| cache.forget(CallKey::from(k)) | found)
 }
 
 /// The key of a call inside a session: the arguments and the current value

@@ -2,7 +2,7 @@
 //! waker instead of blocking the thread, and no lock is held across an
 //! `.await` (every lock is taken and released inside one synchronous step).
 
-use super::{fold, Abandon, Next, Store};
+use super::{Abandon, Next, Store};
 use crate::key::CallKey;
 use std::future::{poll_fn, Future};
 use std::pin::pin;
@@ -21,9 +21,8 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         // A task may move between threads, so it owns a computation under an
         // id of its own, not its thread's.
         let me = crate::thread::fresh_id();
-        let digest = call.digest();
-        let id = loop {
-            match self.next(call, digest, me) {
+        let (pos, id) = loop {
+            match self.next(call, me) {
                 Next::Value(v) => return Ok(v),
                 Next::Wait(flight) => {
                     flight.landed().await;
@@ -31,16 +30,14 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                         return Ok(v);
                     }
                 }
-                Next::Compute(id) => break id,
-                Next::Bypass => return compute.await.map(|(v, _)| v),
+                Next::Compute(pos, id) => break (pos, id),
             }
         };
-        let key = fold(digest);
         // Dropped without being disarmed if the future is dropped (cancelled)
         // or the body panics: the slot goes and waiters look again.
         let guard = Abandon {
             store: self,
-            key,
+            pos,
             id,
         };
         let mut compute = pin!(compute);
@@ -48,6 +45,6 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         // pending is the body waiting for itself.
         let out = poll_fn(|cx| crate::thread::polling(me, || compute.as_mut().poll(cx))).await;
         std::mem::forget(guard);
-        self.settle(key, id, out)
+        self.settle(pos, id, out)
     }
 }

@@ -52,12 +52,18 @@ pub(crate) enum State<V> {
 }
 
 pub(crate) struct Slot<V> {
-    /// The whole key digest (the map holds it folded to 64 bits).
-    pub(crate) key: u128,
+    pub(crate) key: crate::key::CallKey,
     /// Tells this slot from a later one under the same key, for the LRU and
     /// expiry queues' lazy deletion and for a computation to find its slot.
     pub(crate) id: u64,
     pub(crate) state: State<V>,
+}
+
+impl<V> super::slots::Keyed for Slot<V> {
+    #[inline(always)]
+    fn key(&self) -> crate::key::CallKey {
+        self.key
+    }
 }
 
 impl<V> Slot<V> {

@@ -7,32 +7,34 @@
 //! real tick and pop again. The first record that is current is the true LRU
 //! entry, since every other entry's real tick is at least its record's.
 
+use super::slots::Pos;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+/// Records are `(tick, slot position, slot id)`.
 #[derive(Default)]
 pub(crate) struct LruIndex {
-    heap: BinaryHeap<Reverse<(u64, u64, u64)>>,
+    heap: BinaryHeap<Reverse<(u64, Pos, u64)>>,
 }
 
 impl LruIndex {
-    pub(crate) fn push(&mut self, tick: u64, key: u64, slot_id: u64) {
-        self.heap.push(Reverse((tick, key, slot_id)));
+    pub(crate) fn push(&mut self, tick: u64, pos: Pos, slot_id: u64) {
+        self.heap.push(Reverse((tick, pos, slot_id)));
     }
 
-    /// The least recently used live entry. `current` gives a key's live
-    /// `(entry id, tick)`, or `None` once the key is gone.
+    /// The position of the least recently used live entry. `current` gives
+    /// the live `(slot id, tick)` at a position, or `None` once it is empty.
     pub(crate) fn pop_victim(
         &mut self,
-        mut current: impl FnMut(u64) -> Option<(u64, u64)>,
-    ) -> Option<u64> {
-        while let Some(Reverse((tick, key, id))) = self.heap.pop() {
-            match current(key) {
+        mut current: impl FnMut(Pos) -> Option<(u64, u64)>,
+    ) -> Option<Pos> {
+        while let Some(Reverse((tick, pos, id))) = self.heap.pop() {
+            match current(pos) {
                 Some((live_id, live_tick)) if live_id == id => {
                     if live_tick == tick {
-                        return Some(key);
+                        return Some(pos);
                     }
-                    self.heap.push(Reverse((live_tick, key, id)));
+                    self.heap.push(Reverse((live_tick, pos, id)));
                 }
                 // Forgotten, cleared or replaced since: a stale record.
                 _ => {}
@@ -42,9 +44,9 @@ impl LruIndex {
     }
 
     /// Drops stale records once they outnumber live entries.
-    pub(crate) fn compact(&mut self, live: usize, mut is_live: impl FnMut(u64, u64) -> bool) {
+    pub(crate) fn compact(&mut self, live: usize, mut is_live: impl FnMut(Pos, u64) -> bool) {
         if self.heap.len() > 2 * live + 64 {
-            self.heap.retain(|Reverse((_, key, id))| is_live(*key, *id));
+            self.heap.retain(|Reverse((_, pos, id))| is_live(*pos, *id));
         }
     }
 
