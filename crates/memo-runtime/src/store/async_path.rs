@@ -21,8 +21,9 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         // A task may move between threads, so it owns a computation under an
         // id of its own, not its thread's.
         let me = crate::thread::fresh_id();
+        let hash = super::slots::hash_key(self.seed, call);
         let (pos, id) = loop {
-            match self.next(call, me) {
+            match self.next(call, hash, me, self.look(call, hash)) {
                 Next::Value(v) => return Ok(v),
                 Next::Wait(flight) => {
                     flight.landed().await;

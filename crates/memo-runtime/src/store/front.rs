@@ -10,6 +10,15 @@
 //! are gone, so that explicitly cleared values are freed promptly. (Evictions
 //! don't: a busy bounded cache must not make every other cache's hits sweep.
 //! An evicted value lingers in at most the 64 ways of a thread's front.)
+//!
+//! A way changes hands only when that pays: filling one costs two reference
+//! count updates and, the first time a key is shared, an allocation. A thread
+//! cycling through more keys than it has ways would otherwise refill a way on
+//! every call and gain nothing. So a key takes a way that is free or stale at
+//! once, but one held by another key only after that key has gone unused
+//! while `PASSES` other keys asked for the way; a hit resets the count. A hot
+//! key keeps its way; the keys of a wide scan are served by the shared path
+//! (one read lock, no allocation, no reference count).
 
 use super::entry::Ready;
 use crate::key::CallKey;
@@ -18,6 +27,9 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 const WAYS: usize = 64;
+
+/// How many calls for other keys a way's key outlasts without a hit.
+const PASSES: u8 = 64;
 
 static CLEARS: AtomicU64 = AtomicU64::new(0);
 
@@ -35,6 +47,8 @@ struct Way {
     // Points into `_keep`; typed by `store` (each store holds one value type).
     entry: *const (),
     _keep: Arc<dyn Send + Sync>,
+    /// Calls for other keys since this way's key was last hit.
+    passes: Cell<u8>,
 }
 
 impl Way {
@@ -53,6 +67,9 @@ thread_local! {
     static FRONT: Front = const {
         Front { seen: Cell::new(0), ways: RefCell::new([const { None }; WAYS]) }
     };
+    /// Whether this thread's last front miss would let its key take the way
+    /// (decided where the way was already at hand; read by [`admits`]).
+    static ADMIT: Cell<bool> = const { Cell::new(true) };
 }
 
 #[inline(always)]
@@ -78,9 +95,16 @@ pub(crate) fn lookup<V: 'static, R>(
                 sweep(f, clears);
             }
             let ways = f.ways.try_borrow().ok()?;
-            let w = ways[way(store, key)].as_ref()?;
-            if w.store != store || w.key != key || !w.is_current() {
+            let at = &ways[way(store, key)];
+            let Some(w) = at
+                .as_ref()
+                .filter(|w| w.store == store && w.key == key && w.is_current())
+            else {
+                passed(at);
                 return None;
+            };
+            if w.passes.get() != 0 {
+                w.passes.set(0);
             }
             // SAFETY: `w.entry` points into `w._keep`, alive while `ways` is
             // borrowed, and ways under `store` are only ever filled by the
@@ -103,6 +127,28 @@ fn sweep(f: &Front, clears: u64) {
     }
 }
 
+/// A front miss: whether the key may take the way (free, stale, or held by
+/// a key that has now gone `PASSES` calls without a hit), counting the pass.
+#[inline(never)]
+fn passed(at: &Option<Way>) {
+    let admit = match at {
+        Some(w) if w.is_current() => {
+            let passes = w.passes.get().saturating_add(1);
+            w.passes.set(passes);
+            passes >= PASSES
+        }
+        _ => true,
+    };
+    let _ = ADMIT.try_with(|a| a.set(admit));
+}
+
+/// Whether the key of this thread's last front miss, just hit through the
+/// shared path, should take its way in the front (see the module notes).
+#[inline]
+pub(crate) fn admits() -> bool {
+    ADMIT.try_with(Cell::get).unwrap_or(false)
+}
+
 /// Remembers `entry` for this thread's next hit on `(store, key)`. Call with
 /// the store's map lock held, `version` read under it.
 pub(crate) fn insert<V: Send + Sync + 'static>(
@@ -121,7 +167,59 @@ pub(crate) fn insert<V: Send + Sync + 'static>(
                 removals,
                 entry: Arc::as_ptr(entry).cast(),
                 _keep: Arc::clone(entry) as Arc<dyn Send + Sync>,
+                passes: Cell::new(0),
             });
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u128) -> CallKey {
+        CallKey::from(n)
+    }
+
+    /// A key other than `of` that lands in the same way of `store`.
+    fn rival(store: usize, of: CallKey) -> CallKey {
+        (1..)
+            .map(|n: u128| key(n << 32))
+            .find(|k| *k != of && way(store, *k) == way(store, of))
+            .expect("some key shares the way")
+    }
+
+    fn hit(store: usize, k: CallKey) -> Option<u32> {
+        lookup(store, k, |r: &Ready<u32>| Some(r.value))
+    }
+
+    #[test]
+    fn a_held_way_changes_hands_only_after_passes_without_a_hit() {
+        let removals: &'static AtomicU64 = Box::leak(Box::new(AtomicU64::new(0)));
+        let store = removals as *const AtomicU64 as usize;
+        let (a, entry) = (key(7), Arc::new(Ready::new(70u32, None, 0)));
+
+        assert_eq!(hit(store, a), None);
+        assert!(admits(), "a free way is taken at once");
+        insert(store, removals, 0, a, &entry);
+        assert_eq!(hit(store, a), Some(70));
+
+        let b = rival(store, a);
+        for _ in 1..PASSES {
+            assert_eq!(hit(store, b), None);
+            assert!(!admits(), "a way in use is not given up at once");
+        }
+        assert_eq!(hit(store, a), Some(70), "a hit resets the count");
+        for _ in 1..PASSES {
+            assert_eq!(hit(store, b), None);
+            assert!(!admits());
+        }
+        assert_eq!(hit(store, b), None);
+        assert!(admits(), "a key unused for PASSES calls gives way");
+
+        removals.store(1, Relaxed); // a removal makes the way stale
+        assert_eq!(hit(store, a), None);
+        assert_eq!(hit(store, b), None);
+        assert!(admits(), "a stale way is taken at once");
+    }
 }

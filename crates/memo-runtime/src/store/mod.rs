@@ -76,10 +76,21 @@ enum Next<V> {
     Compute(Pos, u64),
 }
 
+/// What the read-locked look at a key found.
+enum Look<V> {
+    /// A fresh value (its hit already counted).
+    Hit(V),
+    Wait(Arc<Flight<V>>),
+    /// No entry: the caller claims the key.
+    Absent,
+    /// An expired entry, or a computation nobody waits on yet: the write
+    /// lock decides.
+    Other,
+}
+
+/// What the write-locked step decided.
 enum Step<V> {
     Hit(V),
-    /// A hit on a value held inline: give this thread's front a handle.
-    HitInline(V, Pos, u64),
     Wait(Arc<Flight<V>>),
     Compute(Pos, u64),
 }
@@ -176,9 +187,29 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         call: CallKey,
         compute: impl FnOnce() -> Result<(V, Option<Duration>), X>,
     ) -> Result<V, X> {
+        let hash = slots::hash_key(self.seed, call);
+        // Most calls that get here are hits on keys this thread's front does
+        // not hold (a thread cycling through many keys): they leave at once,
+        // from a small frame.
+        match self.look(call, hash) {
+            Look::Hit(v) => Ok(v),
+            look => self.get_or_try_locked(call, hash, look, compute),
+        }
+    }
+
+    /// The rest of [`get_or_try_slow`](Self::get_or_try_slow): waiting, or
+    /// claiming and computing.
+    #[inline(never)]
+    fn get_or_try_locked<X>(
+        &'static self,
+        call: CallKey,
+        hash: u64,
+        mut look: Look<V>,
+        compute: impl FnOnce() -> Result<(V, Option<Duration>), X>,
+    ) -> Result<V, X> {
         let me = crate::thread::id();
         loop {
-            match self.next(call, me) {
+            match self.next(call, hash, me, look) {
                 Next::Value(v) => return Ok(v),
                 Next::Wait(flight) => {
                     flight.wait();
@@ -188,29 +219,24 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 }
                 Next::Compute(pos, id) => return self.compute(pos, id, compute),
             }
+            look = self.look(call, hash);
         }
     }
 
-    /// One look at `call`'s entry: its value, a computation to wait for,
-    /// or the go-ahead for `owner` to compute it.
-    fn next(&'static self, call: CallKey, owner: u64) -> Next<V> {
-        let hash = slots::hash_key(self.seed, call);
-        let step = match self.read_step(call, hash) {
-            Some(step) => step,
-            None => self.write_step(call, hash, owner),
-        };
-        match step {
-            Step::Hit(v) => {
-                self.hits.bump();
-                Next::Value(v)
-            }
-            Step::HitInline(v, pos, id) => {
-                self.hits.bump();
-                self.share(call, pos, id);
-                Next::Value(v)
-            }
-            Step::Wait(flight) => Next::Wait(flight),
-            Step::Compute(pos, id) => Next::Compute(pos, id),
+    /// What to do about `call` once [`look`](Self::look) found `look`: take
+    /// its value, wait for a computation, or claim the key for `owner`.
+    fn next(&'static self, call: CallKey, hash: u64, owner: u64, look: Look<V>) -> Next<V> {
+        match look {
+            Look::Hit(v) => Next::Value(v),
+            Look::Wait(flight) => Next::Wait(flight),
+            Look::Absent | Look::Other => match self.write_step(call, hash, owner) {
+                Step::Hit(v) => {
+                    self.hits.bump();
+                    Next::Value(v)
+                }
+                Step::Wait(flight) => Next::Wait(flight),
+                Step::Compute(pos, id) => Next::Compute(pos, id),
+            },
         }
     }
 
@@ -223,22 +249,41 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         Some(v)
     }
 
-    fn read_step(&'static self, call: CallKey, hash: u64) -> Option<Step<V>> {
+    /// `call`'s entry, under the read lock. A hit is served here, and offered
+    /// to this thread's front.
+    #[inline(always)]
+    fn look(&'static self, call: CallKey, hash: u64) -> Look<V> {
         let inner = self.inner.read();
-        let (pos, slot) = inner.map.find(call, hash)?;
-        match &slot.state {
-            State::Shared(r) => {
-                let v = self.hit(r)?;
-                self.remember(call, r);
-                Some(Step::Hit(v))
-            }
-            State::Inline(r) => Some(Step::HitInline(self.hit(r)?, pos, slot.id)),
+        let Some((pos, slot)) = inner.map.find(call, hash) else {
+            return Look::Absent;
+        };
+        let r = match &slot.state {
+            State::Inline(r) => r,
+            State::Shared(r) => &**r,
             State::Pending { owner, flight } => {
                 self.check_reentry(*owner);
                 // Without a flight to wait on yet, the write lock makes one.
-                flight.as_ref().map(|f| Step::Wait(Arc::clone(f)))
+                return match flight {
+                    Some(f) => Look::Wait(Arc::clone(f)),
+                    None => Look::Other,
+                };
+            }
+        };
+        let Some(v) = self.hit(r) else {
+            return Look::Other;
+        };
+        if front::admits() {
+            match &slot.state {
+                State::Shared(r) => self.remember(call, r),
+                _ => {
+                    let id = slot.id;
+                    drop(inner);
+                    self.share(call, pos, id);
+                }
             }
         }
+        self.hits.bump();
+        Look::Hit(v)
     }
 
     fn check_reentry(&self, owner: u64) {
@@ -248,9 +293,9 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     /// Moves an inline value into a handle this thread's front can keep, so
-    /// its next hits take no lock. Once per key, and only for keys hit again.
-    /// A hit never waits for the write lock: if another thread holds the map
-    /// lock, the move is left to a later hit.
+    /// its next hits take no lock: once per key, and only for keys the front
+    /// admits. A hit never waits for the write lock: if another thread holds
+    /// the map lock, the move is left to a later hit.
     #[cold]
     fn share(&'static self, call: CallKey, pos: Pos, id: u64) {
         let Some(mut inner) = self.inner.try_write() else {
