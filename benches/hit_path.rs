@@ -14,6 +14,8 @@
 //! 4. `4_singleton_hit`: a warm singleton hit.
 //! 5. `5_miss_insert_100k`: 100 000 distinct misses into an emptied cache.
 //! 6. `6_two_threads_one_key`: one hot key hit from one thread, then two.
+//! 7. `7_memo_hit_1k_keys`: hits cycling over 1 000 cached keys, more than a
+//!    thread's front holds (not a goal of the issue; what a wide workload sees).
 //!
 //! Every ideal hash map uses [`FoldHasher`] (the 128-bit digest folded to 64
 //! bits, no further mixing), the same trick `memo-runtime` uses internally.
@@ -36,6 +38,8 @@ const BIG_LEN: usize = 1 << 20;
 const BIG_BYTES: u64 = (BIG_LEN * std::mem::size_of::<f64>()) as u64;
 const MISSES: u64 = 100_000;
 const WARM_KEY: u64 = 42;
+/// Keys of group 7: more than the 64 ways of a thread's front.
+const WIDE: u64 = 1_000;
 
 // ---- the ideal's map ----------------------------------------------------------
 
@@ -287,6 +291,42 @@ fn miss_insert(c: &mut Criterion) {
     g.finish();
 }
 
+// ---- 7. hits cycling over 1 000 keys ---------------------------------------------
+
+#[memo]
+fn memo_wide(x: u64) -> u64 {
+    x.wrapping_mul(x)
+}
+
+#[cached]
+fn cached_wide(x: u64) -> u64 {
+    x.wrapping_mul(x)
+}
+
+fn memo_hit_wide(c: &mut Criterion) {
+    let mut map = IdealMap::default();
+    let keys: Vec<u128> = (0..WIDE).map(memo_key).collect();
+    for (x, &key) in (0..WIDE).zip(&keys) {
+        assert_eq!(memo_wide(x), cached_wide(x));
+        map.insert(key, x.wrapping_mul(x));
+    }
+    let mut g = c.benchmark_group("7_memo_hit_1k_keys");
+    g.throughput(Throughput::Elements(WIDE));
+    g.bench_function("ours_memo", |b| {
+        b.iter(|| (0..WIDE).for_each(|x| _ = black_box(memo_wide(black_box(x)))))
+    });
+    g.bench_function("peer_cached", |b| {
+        b.iter(|| (0..WIDE).for_each(|x| _ = black_box(cached_wide(black_box(x)))))
+    });
+    g.bench_function("ideal_map_get", |b| {
+        b.iter(|| {
+            keys.iter()
+                .for_each(|k| _ = black_box(*map.get(black_box(k)).unwrap()))
+        })
+    });
+    g.finish();
+}
+
 // ---- 6. two threads, one key ----------------------------------------------------
 
 /// Wall time for `threads` threads to make `iters` calls each, all started
@@ -365,6 +405,7 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(2));
-    targets = memo_hit_u64, hash_8mb, memo_hit_8mb, singleton_hit, miss_insert, two_threads
+    targets = memo_hit_u64, hash_8mb, memo_hit_8mb, singleton_hit, miss_insert, two_threads,
+        memo_hit_wide
 }
 criterion_main!(benches);
