@@ -97,8 +97,19 @@ impl<T: Keyed> SlotMap<T> {
                 p
             }
             None => {
-                slots.push(Some(make()));
-                (slots.len() - 1) as Pos
+                // Room first, then the slot is built where it goes. (Made
+                // before `push`'s capacity check, it was built on the stack
+                // and copied in wider words than it was written in, which
+                // stalls store-to-load forwarding on every miss.)
+                slots.reserve(1);
+                let len = slots.len();
+                // SAFETY: `reserve` made room for one more element at `len`,
+                // which is written before the length covers it.
+                unsafe {
+                    slots.as_mut_ptr().add(len).write(Some(make()));
+                    slots.set_len(len + 1);
+                }
+                len as Pos
             }
         };
         vacant.insert(pos);
