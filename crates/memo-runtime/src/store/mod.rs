@@ -360,7 +360,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     fn settle<X>(&self, key: u64, id: u64, out: Result<(V, Option<Duration>), X>) -> Result<V, X> {
         match out {
             Ok((v, life)) => {
-                self.finish(key, id, Some((v.clone(), life)));
+                self.finish(key, id, Some((crate::big_vec::clone_value(&v), life)));
                 Ok(v)
             }
             Err(e) => {
