@@ -7,10 +7,11 @@
 //! general codec's, so either side may write what the other reads.
 //!
 //! [`read_entry`] goes further for an entry without a replay section (every
-//! entry not written under a session): one `readv` puts the header in a
-//! small buffer and the payload straight into the vector's memory (large
-//! vectors in 256 KiB pieces, each hashed while still in cache), so no byte
-//! is copied after the kernel wrote it.
+//! entry not written under a session): the header goes to a small buffer
+//! and the payload straight from the kernel into the vector's memory, with
+//! no copy after it. An entry of up to 256 KiB takes one `readv`; a larger
+//! one has its header read and checked before anything is allocated, then
+//! comes in 256 KiB pieces, each hashed while still in cache.
 
 use super::codec::{Error, Reader};
 use super::format::{self, Decoded, Header, Reject, Want, HEADER};
@@ -132,33 +133,46 @@ fn read_plain<T: Number, const N: usize>(
     }
     let n = bytes / N;
     let mut head = [0u8; HEADER + 8];
+    let verdict = |head: &[u8; HEADER + 8]| check_head(head, file_len, want, now, n);
+    // A small entry comes in one readv, header and elements together. A
+    // large one's header is read and checked first, so that nothing is
+    // allocated for a file that is not the entry asked for.
+    let together = bytes <= PIECE;
+    if !together {
+        // SAFETY: no bytes go to `dst`.
+        unsafe { fill(file, &mut head, std::ptr::NonNull::dangling().as_ptr(), 0) }.ok()?;
+        if let Err(e) = verdict(&head)? {
+            return Some(Err(e));
+        }
+    }
     let mut v = big_vec::with_capacity::<T>(n);
     #[cfg(not(unix))]
     v.resize(n, T::default());
     let base = v.as_mut_ptr().cast::<u8>();
-    let mut piece = bytes.min(PIECE);
-    // SAFETY: `v` has room for `bytes` bytes (initialised where `fill`
-    // needs it), and `piece <= bytes`.
-    unsafe { fill(file, &mut head, base, piece) }.ok()?;
-    // Checked before the rest is read, so that a large file that is not
-    // what was asked for costs one piece.
-    let (body_sum, left) = match check_head(&head, file_len, want, now, n)? {
+    let mut done = 0;
+    if together {
+        // SAFETY: `v` has room for `bytes` bytes (initialised where `fill`
+        // needs it).
+        unsafe { fill(file, &mut head, base, bytes) }.ok()?;
+        done = bytes;
+    }
+    let (body_sum, left) = match verdict(&head)? {
         Ok(h) => h,
         Err(e) => return Some(Err(e)),
     };
     let mut sum = Xxh3::new();
     sum.update(&head[HEADER..]);
-    let mut done = 0;
-    loop {
-        // SAFETY: `fill` wrote bytes `done..done + piece` of `v`.
-        sum.update(unsafe { std::slice::from_raw_parts(base.add(done), piece) });
-        done += piece;
-        if done == bytes {
-            break;
+    // SAFETY: `fill` wrote bytes `0..done` of `v`.
+    sum.update(unsafe { std::slice::from_raw_parts(base, done) });
+    while done < bytes {
+        let piece = (bytes - done).min(PIECE);
+        // SAFETY: `v` has room for `bytes` bytes and `done + piece <= bytes`;
+        // then `fill` wrote them.
+        unsafe {
+            fill(file, &mut [], base.add(done), piece).ok()?;
+            sum.update(std::slice::from_raw_parts(base.add(done), piece));
         }
-        piece = (bytes - done).min(PIECE);
-        // SAFETY: as above; `done + piece <= bytes`.
-        unsafe { fill(file, &mut [], base.add(done), piece) }.ok()?;
+        done += piece;
     }
     if sum.digest() != body_sum {
         return Some(Err(Reject::Corrupt("checksum mismatch".into())));
@@ -319,6 +333,18 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_file_that_is_not_an_entry_allocates_nothing() {
+        let path = std::env::temp_dir().join(format!("memo-bulk-huge-{}", std::process::id()));
+        let f = File::create(&path).unwrap();
+        // 64 GiB, sparse: allocating room for it first would abort.
+        f.set_len((1 << 36) + HEADER as u64 + 8).unwrap();
+        drop(f);
+        let got = crate::persist::read_entry::<Vec<u8>>(&path, &want::<Vec<u8>>());
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(got, Err(Reject::Corrupt(m)) if m.contains("magic")));
+    }
+
+    #[test]
     fn an_entry_with_a_replay_section_goes_to_the_general_decoder() {
         let v: Vec<u32> = (0..3000).collect();
         let (fast, whole) = read::<Vec<u32>>(&entry(&v, b"drawn", None));
@@ -341,6 +367,11 @@ mod tests {
         assert!(matches!(fast, Some(Err(Reject::Corrupt(m))) if m.contains("checksum")));
         assert!(matches!(whole, Err(Reject::Corrupt(m)) if m.contains("checksum")));
         let (fast, _) = damaged(|b| b[20] ^= 1);
+        assert!(matches!(fast, Some(Err(Reject::Corrupt(m))) if m.contains("header")));
+        let big: Vec<f64> = vec![1.5; PIECE];
+        let mut b = entry(&big, b"", None);
+        b[20] ^= 1;
+        let (fast, _) = read::<Vec<f64>>(&b);
         assert!(matches!(fast, Some(Err(Reject::Corrupt(m))) if m.contains("header")));
         let (fast, whole) = read::<Vec<f64>>(&entry(&v, b"", Some(Duration::from_nanos(1))));
         assert!(matches!(fast, Some(Err(Reject::Expired))));
