@@ -18,7 +18,12 @@
 //! * `memo_not_persisted_first_call`: the first call of a plain
 //!   `#[memo] fn(u64) -> u64`, for the part of a first hit that is not disk.
 //! * `raw_read/{1k,1m}`: the ideal: `File::open` and `read_exact` of the
-//!   same number of bytes straight into a `Vec<f64>`'s memory.
+//!   same number of bytes straight into a `Vec<f64>`'s memory (the file's
+//!   path is made before the timer starts).
+//! * `raw_read_huge_pages/1m`: the same into memory advised for huge pages
+//!   (`madvise(MADV_HUGEPAGE)`, Linux), as memo-runtime advises a vector of
+//!   2 MiB or more: how much of the `memo/1m` time is huge pages rather
+//!   than the cache's own work.
 
 use criterion::{criterion_group, Criterion};
 use memo_runtime::memo;
@@ -88,13 +93,42 @@ fn child(role: &str) {
             (e, n)
         }
         "raw" => {
+            let path = raw_file(n);
             let t = Instant::now();
-            let mut f = std::fs::File::open(raw_file(n)).unwrap();
+            let mut f = std::fs::File::open(&path).unwrap();
             let mut v = vec![0f64; n];
             // SAFETY: any 8 bytes are a valid f64; the slice covers `v` exactly.
             let bytes =
                 unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), n * 8) };
             f.read_exact(bytes).unwrap();
+            let e = t.elapsed();
+            (e, std::hint::black_box(v).len())
+        }
+        #[cfg(target_os = "linux")]
+        "raw_huge" => {
+            use std::os::fd::AsRawFd;
+            let path = raw_file(n);
+            let t = Instant::now();
+            let f = std::fs::File::open(&path).unwrap();
+            let mut v = Vec::<f64>::with_capacity(n);
+            let (at, len) = (v.as_mut_ptr() as usize, n * 8);
+            const HUGE: usize = 2 << 20;
+            let (start, end) = (at.next_multiple_of(HUGE), (at + len) & !(HUGE - 1));
+            let mut done = 0;
+            // SAFETY: a hint on memory inside `v`'s allocation; then reads
+            // into `v`'s (uninitialised) room for `n` elements, and `set_len`
+            // once every byte was written (any 8 bytes are a valid f64).
+            unsafe {
+                if end > start {
+                    libc::madvise(start as *mut _, end - start, libc::MADV_HUGEPAGE);
+                }
+                while done < len {
+                    let got = libc::read(f.as_raw_fd(), (at + done) as *mut _, len - done);
+                    assert!(got > 0, "short read");
+                    done += got as usize;
+                }
+                v.set_len(n);
+            }
             let e = t.elapsed();
             (e, std::hint::black_box(v).len())
         }
@@ -148,6 +182,11 @@ fn bench(c: &mut Criterion) {
         g.bench_function(format!("raw_read/{label}"), |b| {
             b.iter_custom(|iters| (0..iters).map(|_| spawn("raw", n, &cache)).sum())
         });
+        if cfg!(target_os = "linux") && n * 8 >= 2 << 20 {
+            g.bench_function(format!("raw_read_huge_pages/{label}"), |b| {
+                b.iter_custom(|iters| (0..iters).map(|_| spawn("raw_huge", n, &cache)).sum())
+            });
+        }
     }
     g.finish();
 }

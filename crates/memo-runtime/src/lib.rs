@@ -81,6 +81,7 @@
 
 mod append;
 mod async_calls;
+mod big_vec;
 mod info;
 mod key;
 pub mod persist;

@@ -28,8 +28,16 @@ pub(crate) const META: &str = "function";
 /// loss); younger ones may be a live write by another process.
 const ABANDONED_TMP: Duration = Duration::from_secs(600);
 
+/// `x` as 32 lowercase hex digits (by hand: this is on a first hit's path,
+/// which should not pay for the formatting machinery's first use).
 pub(crate) fn hex(x: u128) -> String {
-    format!("{x:032x}")
+    let mut s = String::with_capacity(32 + 1 + ENTRY_EXT.len());
+    for i in (0..32).rev() {
+        s.push(char::from(
+            b"0123456789abcdef"[(x >> (4 * i)) as usize & 15],
+        ));
+    }
+    s
 }
 
 fn is_hex_name(name: &str) -> bool {
@@ -37,7 +45,10 @@ fn is_hex_name(name: &str) -> bool {
 }
 
 pub(crate) fn entry_name(value_key: u128) -> String {
-    format!("{}.{ENTRY_EXT}", hex(value_key))
+    let mut s = hex(value_key);
+    s.push('.');
+    s.push_str(ENTRY_EXT);
+    s
 }
 
 /// The value key an entry's file name stands for.
@@ -210,4 +221,24 @@ pub(crate) fn describe(dir: &Path) -> (String, usize, u64) {
         .map(|m| m.len())
         .sum();
     (name, list.len(), bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_formatted_digests() {
+        for x in [
+            0,
+            1,
+            0xabc,
+            u128::MAX,
+            0x0123_4567_89ab_cdef_fedc_ba98_7654_3210,
+        ] {
+            assert_eq!(hex(x), format!("{x:032x}"));
+            assert_eq!(entry_name(x), format!("{x:032x}.memo"));
+            assert_eq!(entry_key(&entry_name(x)), Some(&*hex(x)));
+        }
+    }
 }

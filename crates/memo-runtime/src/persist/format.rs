@@ -256,6 +256,17 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
     })
 }
 
+/// How long an entry has left to live (`None`: forever), or `Expired`.
+pub(crate) fn time_left(h: &Header, now: SystemTime) -> Result<Option<Duration>, Reject> {
+    match h.expires_at {
+        0 => Ok(None),
+        at => match at.checked_sub(unix_nanos(now)) {
+            Some(n) if n > 0 => Ok(Some(Duration::from_nanos(n))),
+            _ => Err(Reject::Expired),
+        },
+    }
+}
+
 /// What a file gave back.
 #[derive(Debug)]
 pub(crate) struct Decoded<T> {
@@ -263,6 +274,16 @@ pub(crate) struct Decoded<T> {
     pub(crate) replay: Vec<u8>,
     /// How long the value has left to live, if it expires.
     pub(crate) left: Option<Duration>,
+}
+
+impl<T> Decoded<T> {
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Decoded<U> {
+        Decoded {
+            value: f(self.value),
+            replay: self.replay,
+            left: self.left,
+        }
+    }
 }
 
 /// Reads an entry of `file_len` bytes from `r`, checking everything before
@@ -292,13 +313,7 @@ pub(crate) fn decode<T: DeserializeOwned + 'static, R: Read>(
     head.copy_from_slice(&first[..HEADER]);
     let h = Header::parse(&head, file_len, want)?;
     let r = (&first[HEADER..]).chain(r);
-    let left = match h.expires_at {
-        0 => None,
-        at => match at.checked_sub(unix_nanos(now)) {
-            Some(n) if n > 0 => Some(Duration::from_nanos(n)),
-            _ => return Err(Reject::Expired),
-        },
-    };
+    let left = time_left(&h, now)?;
     let mut replay_reader = Reader::new(r, h.replay_len, Xxh3::new());
     let replay = replay_reader.rest()?;
     let (r, sum) = replay_reader.finish()?;

@@ -274,7 +274,7 @@ fn load<V: PersistValue + 'static>(
         Err(e) => {
             log::warn!(
                 "memo: the elements recorded with an entry of `{}` don't read back ({e}); computing instead",
-                disk.path
+                disk.path()
             );
             None
         }
@@ -325,7 +325,7 @@ pub(crate) fn forget(module: &str, name: &str, function_key: u128, key: u128) ->
 
 /// One persisted function's disk side in this process.
 struct FnDisk {
-    path: String,
+    info: &'static FnInfo,
     function_key: u128,
     dir: PathBuf,
     ttl: Option<Duration>,
@@ -356,7 +356,7 @@ impl FnDisk {
         }
         let opts = (info.options)();
         let d: &'static FnDisk = Box::leak(Box::new(FnDisk {
-            path: info.path(),
+            info,
             function_key: key,
             dir: fn_dir(info.module, info.name, key),
             ttl: opts.ttl,
@@ -370,6 +370,12 @@ impl FnDisk {
         }));
         all.push(d);
         d
+    }
+
+    /// `module::name`, for messages (made when needed: a first hit should
+    /// not format it).
+    fn path(&self) -> String {
+        self.info.path()
     }
 
     fn want<V>(&self, key: u128) -> Want {
@@ -401,7 +407,7 @@ impl FnDisk {
                     log::warn!(
                         "memo: can't read {} for `{}` ({e}); computing instead (further read errors of this fn are not reported)",
                         file.display(),
-                        self.path
+                        self.path()
                     );
                 }
                 None
@@ -410,7 +416,7 @@ impl FnDisk {
                 log::warn!(
                     "memo: ignoring {} for `{}`: {why}; computing the value and rewriting the entry",
                     file.display(),
-                    self.path
+                    self.path()
                 );
                 let _ = std::fs::remove_file(&file);
                 None
@@ -441,7 +447,7 @@ impl FnDisk {
                 if !self.unencodable_warned.swap(true, Relaxed) {
                     log::warn!(
                             "memo: a value of `{}` can't be written to disk ({e}); it is cached in memory only",
-                            self.path
+                            self.path()
                         );
                 }
                 return;
@@ -452,7 +458,7 @@ impl FnDisk {
                 self.memory_only.store(true, Relaxed);
                 log::warn!(
                     "memo: a value of `{}` written to disk would not read back ({e}); it is cached in memory only",
-                    self.path
+                    self.path()
                 );
                 return;
             }
@@ -479,7 +485,7 @@ impl FnDisk {
                     log::warn!(
                         "memo: can't write to the disk cache at {} ({e}); `{}` is cached in memory only for the rest of this process",
                         self.dir.display(),
-                        self.path
+                        self.path()
                     );
                 }
             }
@@ -491,7 +497,7 @@ impl FnDisk {
         if w.is_none() {
             *w = Some(files::prepare(
                 &self.dir,
-                &format!("{}\n{:032x}\n", self.path, self.function_key),
+                &format!("{}\n{:032x}\n", self.path(), self.function_key),
             )?);
         }
         Ok(())
@@ -515,7 +521,7 @@ fn read_entry<V: DeserializeOwned + 'static>(
     file: &Path,
     want: &Want,
 ) -> Result<format::Decoded<V>, Reject> {
-    let f = match std::fs::File::open(file) {
+    let mut f = match std::fs::File::open(file) {
         Ok(f) => f,
         // No directory is no entry, whatever is in the way.
         Err(e)
@@ -529,7 +535,11 @@ fn read_entry<V: DeserializeOwned + 'static>(
         Err(e) => return Err(Reject::Io(e)),
     };
     let len = f.metadata().map_err(Reject::Io)?.len();
-    format::decode(f, len, want, SystemTime::now())
+    let now = SystemTime::now();
+    if let Some(got) = bulk::read_entry(&mut f, len, want, now) {
+        return got;
+    }
+    format::decode(f, len, want, now)
 }
 
 /// Disk hits of a function in this process, set back to zero if `reset`.

@@ -396,7 +396,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     fn settle<X>(&self, pos: Pos, id: u64, out: Result<(V, Option<Duration>), X>) -> Result<V, X> {
         match out {
             Ok((v, life)) => {
-                self.land(pos, id, v.clone(), life);
+                self.land(pos, id, crate::big_vec::clone_value(&v), life);
                 Ok(v)
             }
             Err(e) => {
