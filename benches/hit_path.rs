@@ -12,7 +12,9 @@
 //! 2. `2_hash_8mb_f64`: hashing an 8 MiB `&[f64]` argument (throughput).
 //! 3. `3_memo_hit_8mb_vec`: a hit returning an 8 MiB `Vec<f64>`.
 //! 4. `4_singleton_hit`: a warm singleton hit.
-//! 5. `5_miss_insert_100k`: 100 000 distinct misses into an emptied cache.
+//! 5. `5_miss_insert_100k`: 100 000 distinct misses into an emptied cache
+//!    (`cached` twice: its default, and `sync_writes = "by_key"`, its
+//!    single-flight mode).
 //! 6. `6_two_threads_one_key`: one hot key hit from one thread, then two.
 //! 9. `9_memo_hit_1k_keys`: hits cycling over 1 000 cached keys, more than a
 //!    thread's front holds (not a goal of the issue; what a wide workload
@@ -141,6 +143,13 @@ fn memo_miss(x: u64) -> u64 {
 
 #[cached]
 fn cached_miss(x: u64) -> u64 {
+    x ^ 0x9e37_79b9
+}
+
+/// `cached` in its mode that makes concurrent callers of one key wait for a
+/// single computation, as `#[memo]` always does.
+#[cached(sync_writes = "by_key")]
+fn cached_miss_by_key(x: u64) -> u64 {
     x ^ 0x9e37_79b9
 }
 
@@ -275,6 +284,15 @@ fn miss_insert(c: &mut Criterion) {
     });
     g.bench_function("peer_cached", |b| {
         b.iter_custom(|iters| misses(iters, || CACHED_MISS.write().cache_clear(), cached_miss))
+    });
+    g.bench_function("peer_cached_by_key", |b| {
+        b.iter_custom(|iters| {
+            misses(
+                iters,
+                || CACHED_MISS_BY_KEY.write().cache_clear(),
+                cached_miss_by_key,
+            )
+        })
     });
     // A fresh, growing map per batch (as the caches grow from empty), keys
     // precomputed.
