@@ -20,7 +20,8 @@ pub(crate) trait Keyed {
     fn key(&self) -> CallKey;
 }
 
-/// A slot's position in the map, stable until the slot is removed.
+/// A slot's position in the map, stable until the slot is removed. (Four
+/// bytes keep the index small; 2^32 slots would take over 300 GB.)
 pub(crate) type Pos = u32;
 
 pub(crate) struct SlotMap<T> {
