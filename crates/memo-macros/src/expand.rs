@@ -94,10 +94,7 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
     // a future: report that on the return type too.
     let eager = model.is_async && eager::rewrite(&mut wrapper_sig, &model.type_params);
     let resolve = |call: TokenStream| {
-        if !model.is_async {
-            return call;
-        }
-        if eager {
+        if !model.is_async || eager {
             return call;
         }
         let dot_await = quote_spanned!(ret_span=> .await);

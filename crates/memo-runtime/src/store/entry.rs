@@ -67,6 +67,14 @@ impl<V> super::slots::Keyed for Slot<V> {
 }
 
 impl<V> Slot<V> {
+    /// The flight of a computation under way, taken to be landed.
+    pub(crate) fn take_flight(&mut self) -> Option<std::sync::Arc<Flight<V>>> {
+        match &mut self.state {
+            State::Pending { flight, .. } => flight.take(),
+            _ => None,
+        }
+    }
+
     #[inline(always)]
     pub(crate) fn ready(&self) -> Option<&Ready<V>> {
         match &self.state {

@@ -93,9 +93,9 @@ pub(crate) fn lookup<V: 'static, R>(
     // cached fn of a value type, which the compiler stopped inlining once a
     // program had three of them (a hit went from 6 to 8 ns).
     let f = FRONT.try_with(|f| f as *const Front).ok()?;
-    // SAFETY: this thread's `FRONT` was alive just now, and a thread-local
-    // is destroyed only when its thread exits, which cannot happen during
-    // this call.
+    // SAFETY: this thread's `FRONT` lives until its destructor runs, and that
+    // can't happen while this call is on the thread's stack (a call made
+    // from inside that destructor gets `Err` from `try_with` above).
     let f = unsafe { &*f };
     let clears = CLEARS.load(Relaxed);
     if clears != f.seen.get() {

@@ -48,8 +48,6 @@ pub struct Store<V> {
     info: &'static FnInfo,
     ttl: Option<Duration>,
     max_entries: Option<usize>,
-    /// Has a ttl or an entry bound: a landing value needs bookkeeping.
-    bounded: bool,
     /// The map index's hash seed, kept here too so that a caller hashes its
     /// key before taking the lock.
     seed: u64,
@@ -81,11 +79,9 @@ enum Look<V> {
     /// A fresh value (its hit already counted).
     Hit(V),
     Wait(Arc<Flight<V>>),
-    /// No entry: the caller claims the key.
-    Absent,
-    /// An expired entry, or a computation nobody waits on yet: the write
-    /// lock decides.
-    Other,
+    /// No entry, an expired one, or a computation nobody waits on yet: the
+    /// write lock decides (and claims the key if it is free).
+    Unsettled,
 }
 
 /// What the write-locked step decided.
@@ -109,7 +105,6 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             info,
             ttl: opts.ttl,
             max_entries: opts.max_entries,
-            bounded: opts.ttl.is_some() || opts.max_entries.is_some(),
             seed,
             inner: RwLock::new(Inner {
                 map: Map::with_seed(seed),
@@ -229,7 +224,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         match look {
             Look::Hit(v) => Next::Value(v),
             Look::Wait(flight) => Next::Wait(flight),
-            Look::Absent | Look::Other => match self.write_step(call, hash, owner) {
+            Look::Unsettled => match self.write_step(call, hash, owner) {
                 Step::Hit(v) => {
                     self.hits.bump();
                     Next::Value(v)
@@ -255,7 +250,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     fn look(&'static self, call: CallKey, hash: u64) -> Look<V> {
         let inner = self.inner.read();
         let Some((pos, slot)) = inner.map.find(call, hash) else {
-            return Look::Absent;
+            return Look::Unsettled;
         };
         let r = match &slot.state {
             State::Inline(r) => r,
@@ -265,12 +260,12 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 // Without a flight to wait on yet, the write lock makes one.
                 return match flight {
                     Some(f) => Look::Wait(Arc::clone(f)),
-                    None => Look::Other,
+                    None => Look::Unsettled,
                 };
             }
         };
         let Some(v) = self.hit(r) else {
-            return Look::Other;
+            return Look::Unsettled;
         };
         if front::admits() {
             match &slot.state {
@@ -415,14 +410,14 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             drop(inner);
             return self.land_orphan(id, Some(value));
         };
-        let flight = match &mut slot.state {
-            State::Pending { flight, .. } => flight.take(),
-            _ => None,
-        };
+        let flight = slot.take_flight();
         if let Some(f) = &flight {
             let _ = f.value.set(value.clone());
         }
-        if self.bounded || life.is_some() {
+        if self.max_entries.is_none() && self.ttl.is_none() && life.is_none() {
+            // Unbounded: nothing to keep track of (the common case, kept short).
+            slot.state = State::Inline(Ready::new(value, None, 0));
+        } else {
             // A fresh LRU tick (same clock as hits), in bounded caches only.
             let tick = match self.max_entries {
                 Some(_) => self.clock.fetch_add(1, Relaxed),
@@ -436,8 +431,6 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             let expires = ready.expires;
             slot.state = State::Inline(ready);
             self.after_insert(&mut inner, pos, id, tick, expires);
-        } else {
-            slot.state = State::Inline(Ready::new(value, None, 0));
         }
         drop(inner);
         if let Some(f) = flight {
@@ -453,10 +446,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             drop(inner);
             return self.land_orphan(id, None);
         };
-        let flight = match &mut slot.state {
-            State::Pending { flight, .. } => flight.take(),
-            _ => None,
-        };
+        let flight = slot.take_flight();
         inner.map.remove_at(pos);
         self.entries.store(inner.map.len(), Relaxed);
         drop(inner);
