@@ -75,7 +75,7 @@ impl<T: Keyed> SlotMap<T> {
 
     /// The position of `key`'s slot: `Ok` if it was there, `Err` if `make`
     /// made it just now (one probe of the index for both).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn find_or_insert(
         &mut self,
         key: CallKey,
