@@ -437,9 +437,8 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     #[inline(always)]
     fn land(&self, pos: Pos, id: u64, value: V, life: Option<Duration>) {
         let mut inner = self.inner.write();
-        let untracked = self.max_entries.is_none() && self.ttl.is_none() && life.is_none();
         if let Some(slot) = inner.map.at_mut(pos).filter(|s| s.id == id) {
-            if untracked {
+            if self.untracked(life) {
                 if let State::Pending { flight: None, .. } = slot.state {
                     slot.state = State::Inline(Ready::new(value, None, 0));
                     return;
@@ -447,6 +446,13 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             }
         }
         self.land_slow(inner, pos, id, value, life)
+    }
+
+    /// Whether a value with this `life` needs no LRU tick and no expiry: an
+    /// unbounded cache without ttl.
+    #[inline(always)]
+    fn untracked(&self, life: Option<Duration>) -> bool {
+        self.max_entries.is_none() && self.ttl.is_none() && life.is_none()
     }
 
     /// [`land`](Self::land) for everything but the common case.
@@ -467,7 +473,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         if let Some(f) = &flight {
             let _ = f.value.set(value.clone());
         }
-        if self.max_entries.is_none() && self.ttl.is_none() && life.is_none() {
+        if self.untracked(life) {
             slot.state = State::Inline(Ready::new(value, None, 0));
         } else {
             // A fresh LRU tick (same clock as hits), in bounded caches only.
