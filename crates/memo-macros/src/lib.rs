@@ -1,8 +1,8 @@
 //! Proc macros for `memo-runtime`; depend on that crate, which re-exports
 //! them with their documentation.
 //!
-//! Each macro runs three passes: parse the options ([`attr`]), validate them
-//! against the function ([`model`]), generate the wrapper ([`expand`]). On any
+//! Each macro runs three passes: parse the options (`attr`), validate them
+//! against the function (`model`), generate the wrapper (`expand`). On any
 //! error the user's function is emitted unchanged beside the errors, so the
 //! rest of the crate still type-checks and IDEs keep working.
 
