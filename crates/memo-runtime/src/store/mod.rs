@@ -473,23 +473,19 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         if let Some(f) = &flight {
             let _ = f.value.set(value.clone());
         }
-        if self.untracked(life) {
-            slot.state = State::Inline(Ready::new(value, None, 0));
-        } else {
-            // A fresh LRU tick (same clock as hits), in bounded caches only.
-            let tick = match self.max_entries {
-                Some(_) => self.clock.fetch_add(1, Relaxed),
-                None => 0,
-            };
-            let ttl = match (self.ttl, life) {
-                (Some(t), Some(l)) => Some(t.min(l)),
-                (t, l) => t.or(l),
-            };
-            let ready = Ready::new(value, ttl, tick);
-            let expires = ready.expires;
-            slot.state = State::Inline(ready);
-            self.after_insert(&mut inner, pos, id, tick, expires);
-        }
+        // A fresh LRU tick (same clock as hits), in bounded caches only.
+        let tick = match self.max_entries {
+            Some(_) => self.clock.fetch_add(1, Relaxed),
+            None => 0,
+        };
+        let ttl = match (self.ttl, life) {
+            (Some(t), Some(l)) => Some(t.min(l)),
+            (t, l) => t.or(l),
+        };
+        let ready = Ready::new(value, ttl, tick);
+        let expires = ready.expires;
+        slot.state = State::Inline(ready);
+        self.after_insert(&mut inner, pos, id, tick, expires);
         drop(inner);
         if let Some(f) = flight {
             f.land();
