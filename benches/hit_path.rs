@@ -41,7 +41,7 @@ const BIG_LEN: usize = 1 << 20;
 const BIG_BYTES: u64 = (BIG_LEN * std::mem::size_of::<f64>()) as u64;
 const MISSES: u64 = 100_000;
 const WARM_KEY: u64 = 42;
-/// Keys of group 7: more than the 64 ways of a thread's front.
+/// Keys of group 9: more than the 64 ways of a thread's front.
 const WIDE: u64 = 1_000;
 
 // ---- the ideal's map ----------------------------------------------------------

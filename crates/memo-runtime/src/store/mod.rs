@@ -31,6 +31,22 @@ use std::time::Duration;
 /// digest, and keys are compared whole.
 type Map<V> = SlotMap<Slot<V>>;
 
+impl<V> Map<V> {
+    /// The slot at `pos` if it is still slot `id`: a position is given to a
+    /// new slot once its slot goes, so a computation, or a queue record,
+    /// that kept a position checks the id too.
+    #[inline(always)]
+    fn slot_mut(&mut self, pos: Pos, id: u64) -> Option<&mut Slot<V>> {
+        self.at_mut(pos).filter(|s| s.id == id)
+    }
+
+    /// Whether the slot at `pos` is still slot `id` (see [`slot_mut`](Self::slot_mut)).
+    #[inline]
+    fn holds(&self, pos: Pos, id: u64) -> bool {
+        self.at(pos).is_some_and(|s| s.id == id)
+    }
+}
+
 struct Inner<V> {
     /// Computed values and computations under way.
     map: Map<V>,
@@ -297,7 +313,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         let Some(mut inner) = self.inner.try_write() else {
             return;
         };
-        let Some(slot) = inner.map.at_mut(pos).filter(|s| s.id == id) else {
+        let Some(slot) = inner.map.slot_mut(pos, id) else {
             return;
         };
         if let State::Inline(_) = slot.state {
@@ -437,7 +453,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     #[inline(always)]
     fn land(&self, pos: Pos, id: u64, value: V, life: Option<Duration>) {
         let mut inner = self.inner.write();
-        if let Some(slot) = inner.map.at_mut(pos).filter(|s| s.id == id) {
+        if let Some(slot) = inner.map.slot_mut(pos, id) {
             if self.untracked(life) {
                 if let State::Pending { flight: None, .. } = slot.state {
                     slot.state = State::Inline(Ready::new(value, None, 0));
@@ -465,7 +481,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         value: V,
         life: Option<Duration>,
     ) {
-        let Some(slot) = inner.map.at_mut(pos).filter(|s| s.id == id) else {
+        let Some(slot) = inner.map.slot_mut(pos, id) else {
             drop(inner);
             return self.land_orphan(id, Some(value));
         };
@@ -496,7 +512,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// cancelled): its slot goes, and its waiters look again.
     fn abandon(&self, pos: Pos, id: u64) {
         let mut inner = self.inner.write();
-        let Some(slot) = inner.map.at_mut(pos).filter(|s| s.id == id) else {
+        let Some(slot) = inner.map.slot_mut(pos, id) else {
             drop(inner);
             return self.land_orphan(id, None);
         };
@@ -552,7 +568,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 }
             }
             let Inner { map, lru, .. } = &mut **inner;
-            lru.compact(map.len(), |p, id| map.at(p).is_some_and(|s| s.id == id));
+            lru.compact(map.len(), |p, id| map.holds(p, id));
         }
         if expires != 0 {
             self.reap_expired(inner);
@@ -567,7 +583,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 break;
             }
             inner.expiry.pop_front();
-            if inner.map.at(pos).is_some_and(|s| s.id == id) && self.remove_locked(inner, pos) {
+            if inner.map.holds(pos, id) && self.remove_locked(inner, pos) {
                 add(&self.evictions, 1);
             }
         }
