@@ -313,3 +313,47 @@ fn a_storm_of_calls_clears_errors_and_panics_ends_with_every_caller_answered() {
     assert!(s.entries <= 8, "{s:?}");
     assert_eq!(s.hits + s.misses, 12_000, "{s:?}");
 }
+
+const RACED_KEYS: usize = 20_000;
+static RACED_RUNS: [std::sync::atomic::AtomicU32; RACED_KEYS] =
+    [const { std::sync::atomic::AtomicU32::new(0) }; RACED_KEYS];
+
+#[memo]
+fn raced(x: usize) -> usize {
+    RACED_RUNS[x].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    x + 1
+}
+
+/// Misses that are over in nanoseconds, by threads that walk the same fresh
+/// keys in step: claims of one key collide, a claimer finds a rival's claim
+/// half written, owners land while others start to wait, and the index grows
+/// under all of it. Every key still runs its body once.
+#[test]
+fn threads_racing_to_claim_the_same_fresh_keys_compute_each_once() {
+    let start = Barrier::new(4);
+    thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                start.wait();
+                for x in 0..RACED_KEYS {
+                    assert_eq!(raced(x), x + 1);
+                }
+            });
+        }
+    });
+    let twice: Vec<usize> = (0..RACED_KEYS)
+        .filter(|&x| RACED_RUNS[x].load(std::sync::atomic::Ordering::Relaxed) != 1)
+        .collect();
+    assert!(twice.is_empty(), "bodies ran other than once for {twice:?}");
+    let s = raced_stats();
+    assert_eq!((s.misses, s.entries), (RACED_KEYS as u64, RACED_KEYS));
+    assert_eq!(s.hits, 3 * RACED_KEYS as u64);
+    raced_clear();
+    assert_eq!(raced_stats().entries, 0);
+    assert_eq!(raced(7), 8);
+    assert_eq!(
+        RACED_RUNS[7].load(std::sync::atomic::Ordering::Relaxed),
+        2,
+        "a clear drops the value"
+    );
+}

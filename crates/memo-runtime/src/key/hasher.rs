@@ -332,6 +332,22 @@ impl CallKey {
         )
     }
 
+    /// The key as plain words and its length byte, for a store that keeps
+    /// keys without `u128`'s alignment.
+    #[inline(always)]
+    pub(crate) fn parts(self) -> ([u64; 2], u8) {
+        ([self.word as u64, (self.word >> 64) as u64], self.len)
+    }
+
+    /// The key [`parts`](Self::parts) gave.
+    #[inline(always)]
+    pub(crate) fn from_parts(words: [u64; 2], len: u8) -> Self {
+        CallKey {
+            word: u128::from(words[0]) | u128::from(words[1]) << 64,
+            len,
+        }
+    }
+
     /// A cheap mix of the key, for a small index (not a digest: short keys are
     /// raw bytes here).
     #[inline(always)]

@@ -21,9 +21,9 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         // A task may move between threads, so it owns a computation under an
         // id of its own, not its thread's.
         let me = crate::thread::fresh_id();
-        let hash = super::slots::hash_key(self.seed, call);
-        let (pos, id) = loop {
-            match self.next(call, hash, me, self.look(call, hash)) {
+        let hash = super::hash_key(self.seed, call);
+        let (pos, gen) = loop {
+            match self.step(call, hash, me) {
                 Next::Value(v) => return Ok(v),
                 Next::Wait(flight) => {
                     flight.landed().await;
@@ -31,7 +31,8 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                         return Ok(v);
                     }
                 }
-                Next::Compute(pos, id) => break (pos, id),
+                Next::Compute(pos, gen) => break (pos, gen),
+                Next::Write => unreachable!("`step` settles what needs the write lock"),
             }
         };
         // Dropped without being disarmed if the future is dropped (cancelled)
@@ -39,13 +40,13 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         let guard = Abandon {
             store: self,
             pos,
-            id,
+            gen,
         };
         let mut compute = pin!(compute);
         // While the body is polled, a call on this thread that finds this key
         // pending is the body waiting for itself.
         let out = poll_fn(|cx| crate::thread::polling(me, || compute.as_mut().poll(cx))).await;
         std::mem::forget(guard);
-        self.settle(pos, id, out)
+        self.settle(pos, gen, out)
     }
 }

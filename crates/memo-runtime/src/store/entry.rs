@@ -1,16 +1,18 @@
 //! What a store holds per key.
 //!
-//! A value lives inline in the map slot, so a key computed once costs no
+//! A value lives inline in its slot, so a key computed once costs no
 //! allocation of its own. The first time a thread hits it through the shared
-//! path, it is moved into a `Shared` entry that per-thread fronts can hold, so
-//! that later hits need no lock. A computation under way is `Pending`; a
+//! path, it is moved into a `Shared` value that per-thread fronts can hold, so
+//! that later hits need no lock. A computation under way is `PENDING`; a
 //! `Flight` to park on is made only when a second caller comes to wait.
 
+use crate::key::CallKey;
 use parking_lot::Mutex;
+use std::cell::UnsafeCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -39,49 +41,152 @@ impl<V> Ready<V> {
     }
 }
 
-pub(crate) enum State<V> {
-    /// Being computed by thread `owner`.
-    Pending {
-        owner: u64,
-        flight: Option<std::sync::Arc<Flight<V>>>,
-    },
-    /// Computed, held in the map only.
+/// A computed value as a slot holds it.
+pub(crate) enum Value<V> {
+    /// Held in the slot only.
     Inline(Ready<V>),
-    /// Computed, and held by some thread's front too.
-    Shared(std::sync::Arc<Ready<V>>),
+    /// Held by some thread's front too.
+    Shared(Arc<Ready<V>>),
 }
 
-pub(crate) struct Slot<V> {
-    pub(crate) key: crate::key::CallKey,
-    /// Tells this slot from a later one under the same key, for the LRU and
-    /// expiry queues' lazy deletion and for a computation to find its slot.
-    pub(crate) id: u64,
-    pub(crate) state: State<V>,
-}
-
-impl<V> super::slots::Keyed for Slot<V> {
+impl<V> Value<V> {
     #[inline(always)]
-    fn key(&self) -> crate::key::CallKey {
-        self.key
+    pub(crate) fn ready(&self) -> &Ready<V> {
+        match self {
+            Value::Inline(r) => r,
+            Value::Shared(r) => r,
+        }
+    }
+
+    pub(crate) fn into_value(self) -> V
+    where
+        V: Clone,
+    {
+        match self {
+            Value::Inline(r) => r.value,
+            Value::Shared(r) => Arc::try_unwrap(r).map_or_else(|r| r.value.clone(), |r| r.value),
+        }
     }
 }
+
+/// A slot's state word: a generation (which tells this use of the slot from
+/// its earlier and later ones) and one of the tags below.
+pub(crate) mod tag {
+    /// Not in use: on the free list, or about to be claimed.
+    pub(crate) const FREE: u64 = 0;
+    /// Being computed; nobody waits yet, so the owner may land without a lock.
+    pub(crate) const PENDING: u64 = 1;
+    /// Being computed, and callers wait on its flight.
+    pub(crate) const WAITED: u64 = 2;
+    /// Holds a value.
+    pub(crate) const READY: u64 = 3;
+    /// Being computed, but a clear dropped its key: the owner hands its value
+    /// to the waiters and frees the slot.
+    pub(crate) const ORPHAN: u64 = 4;
+
+    const BITS: u32 = 3;
+
+    #[inline(always)]
+    pub(crate) fn of(state: u64) -> u64 {
+        state & ((1 << BITS) - 1)
+    }
+
+    #[inline(always)]
+    pub(crate) fn gen(state: u64) -> u64 {
+        state >> BITS
+    }
+
+    #[inline(always)]
+    pub(crate) fn state(gen: u64, tag: u64) -> u64 {
+        (gen << BITS) | tag
+    }
+}
+
+/// One key's entry, at a stable address (see `arena`).
+///
+/// Who may touch which field, which is what makes the `unsafe` accessors
+/// sound:
+/// * `key` and `meta` are written by a claimer before the index publishes
+///   the slot, or under the store's write lock; anyone who found the slot
+///   through the index under the map lock, and the owner, read them.
+/// * `value` is written by the owner while the slot is `PENDING`/`WAITED`
+///   (before it publishes `READY`), or under the write lock; it is read under
+///   a lock once `READY`, or by the owner. It is `None` unless it holds a
+///   value.
+///
+/// A computation's flight, which only a second caller of the key makes, is
+/// kept beside the index, not here: for a small value the slot is then one
+/// cache line, which a miss claims and lands in without touching another.
+#[repr(align(64))]
+pub(crate) struct Slot<V> {
+    pub(crate) state: AtomicU64,
+    key: UnsafeCell<[u64; 2]>,
+    /// The owner's id above the key's length byte.
+    meta: UnsafeCell<u64>,
+    value: UnsafeCell<Option<Value<V>>>,
+}
+
+// SAFETY: the fields are shared between threads only as the rules above
+// allow: values move between threads (`Send`) and are read by several at once
+// (`Sync`).
+unsafe impl<V: Send + Sync> Sync for Slot<V> {}
+// SAFETY: as above.
+unsafe impl<V: Send + Sync> Send for Slot<V> {}
 
 impl<V> Slot<V> {
-    /// The flight of a computation under way, taken to be landed.
-    pub(crate) fn take_flight(&mut self) -> Option<std::sync::Arc<Flight<V>>> {
-        match &mut self.state {
-            State::Pending { flight, .. } => flight.take(),
-            _ => None,
+    pub(crate) fn free() -> Self {
+        Slot {
+            state: AtomicU64::new(tag::state(0, tag::FREE)),
+            key: UnsafeCell::new([0; 2]),
+            meta: UnsafeCell::new(0),
+            value: UnsafeCell::new(None),
         }
     }
 
+    /// SAFETY: see the field rules.
     #[inline(always)]
-    pub(crate) fn ready(&self) -> Option<&Ready<V>> {
-        match &self.state {
-            State::Inline(r) => Some(r),
-            State::Shared(r) => Some(r),
-            State::Pending { .. } => None,
-        }
+    pub(crate) unsafe fn key(&self) -> CallKey {
+        CallKey::from_parts(*self.key.get(), *self.meta.get() as u8)
+    }
+
+    /// SAFETY: see the field rules.
+    #[inline(always)]
+    pub(crate) unsafe fn owner(&self) -> u64 {
+        *self.meta.get() >> 8
+    }
+
+    /// Readies a free slot for a computation of `key` by `owner`, under
+    /// generation `gen`. SAFETY: the caller holds the slot unpublished, or the
+    /// write lock.
+    #[inline(always)]
+    pub(crate) unsafe fn claim(&self, key: CallKey, owner: u64, gen: u64) {
+        let (words, len) = key.parts();
+        *self.key.get() = words;
+        // Ids come from a counter: 56 bits are never used up.
+        *self.meta.get() = owner << 8 | u64::from(len);
+        self.state
+            .store(tag::state(gen, tag::PENDING), Ordering::Relaxed);
+    }
+
+    /// The value of a `READY` slot. SAFETY: see the field rules.
+    #[inline(always)]
+    pub(crate) unsafe fn value(&self) -> Option<&Value<V>> {
+        (*self.value.get()).as_ref()
+    }
+
+    /// Puts a value in an empty slot. SAFETY: see the field rules.
+    #[inline(always)]
+    pub(crate) unsafe fn put(&self, v: Value<V>) {
+        debug_assert!((*self.value.get()).is_none());
+        // No drop of the old contents: there are none.
+        std::ptr::write(self.value.get(), Some(v));
+    }
+
+    /// SAFETY: see the field rules; the caller holds the write lock, or owns
+    /// the computation, which is what makes this reference exclusive.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn value_mut(&self) -> &mut Option<Value<V>> {
+        &mut *self.value.get()
     }
 }
 

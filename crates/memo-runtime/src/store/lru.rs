@@ -7,7 +7,7 @@
 //! real tick and pop again. The first record that is current is the true LRU
 //! entry, since every other entry's real tick is at least its record's.
 
-use super::slots::Pos;
+use super::arena::Pos;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 

@@ -1,62 +1,73 @@
-//! One function's in-memory cache: a map from call key to entry, with
+//! One function's in-memory cache: an index from call key to slot, with
 //! single-flight computation, LRU bounds, ttl and counters.
 //!
 //! Locking rules, which are what make recursion and concurrency safe:
 //! * the body never runs under a lock; the map lock is held only to look up,
-//!   insert or remove;
+//!   claim, land or remove;
 //! * a hit on a key this thread has seen before takes no lock at all (see
 //!   `front`); other hits take the map's read lock, never its write lock;
-//! * waiting for another thread's computation parks on that key's entry only,
-//!   so different keys never wait on each other.
+//! * a miss finds its key absent and claims it in one read-locked section
+//!   (see `index` and `alloc`), and lands its value with one CAS on its
+//!   slot's state word, without a lock, unless someone waits for it or the
+//!   cache is bounded or has a ttl;
+//! * waiting for another thread's computation parks on that key's flight
+//!   only, so different keys never wait on each other;
+//! * everything else (waiters, expiry, eviction, removal, growth, clear)
+//!   happens under the write lock, which excludes every reader and claimer
+//!   but not an owner's lock-free landing: code under the write lock changes
+//!   a `PENDING` slot's state by CAS only.
 
+mod alloc;
+mod arena;
 mod async_path;
 mod entry;
 mod front;
+mod index;
 mod lru;
-mod slots;
 
 use crate::info::FnInfo;
 use crate::key::CallKey;
 use crate::stats::{Stats, Striped};
-use entry::{now, Flight, Ready, Slot, State};
+use alloc::Alloc;
+use arena::{Arena, Pos};
+use entry::{now, tag, Flight, Ready, Slot, Value};
+use index::{hash_key, Hint, Index, EMPTY};
 use lru::LruIndex;
-use parking_lot::{RwLock, RwLockWriteGuard};
-use slots::{Pos, SlotMap};
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{
+    AtomicU64,
+    Ordering::{AcqRel, Acquire, Relaxed, Release},
+};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Keyed by the call's key itself, not its digest: a miss computes no
-/// digest, and keys are compared whole.
-type Map<V> = SlotMap<Slot<V>>;
-
-impl<V> Map<V> {
-    /// The slot at `pos` if it is still slot `id`: a position is given to a
-    /// new slot once its slot goes, so a computation, or a queue record,
-    /// that kept a position checks the id too.
-    #[inline(always)]
-    fn slot_mut(&mut self, pos: Pos, id: u64) -> Option<&mut Slot<V>> {
-        self.at_mut(pos).filter(|s| s.id == id)
-    }
-
-    /// Whether the slot at `pos` is still slot `id` (see [`slot_mut`](Self::slot_mut)).
-    #[inline]
-    fn holds(&self, pos: Pos, id: u64) -> bool {
-        self.at(pos).is_some_and(|s| s.id == id)
-    }
-}
-
+/// What the map lock guards; the slots themselves live in the [`Arena`].
 struct Inner<V> {
-    /// Computed values and computations under way.
-    map: Map<V>,
+    index: Index,
+    alloc: Alloc,
+    /// Slots the arena holds: every position below this exists.
+    capacity: usize,
     lru: LruIndex,
-    /// `(expiry, position, slot id)` in write order, for reaping entries
+    /// `(expiry, position, generation)` in write order, for reaping entries
     /// nobody asks for again.
     expiry: VecDeque<(u64, Pos, u64)>,
-    /// Flights of computations whose slots a clear dropped, by slot id: their
-    /// waiters still get the value when it comes.
-    orphans: Vec<(u64, Arc<Flight<V>>)>,
+    /// The flights of computations someone waits on (`WAITED` or `ORPHAN`
+    /// slots), by position.
+    flights: HashMap<Pos, Arc<Flight<V>>>,
+}
+
+impl<V> Inner<V> {
+    /// Folds the claims made under the read lock into the books. Every
+    /// write-locked section starts here.
+    fn settle(&mut self) {
+        self.index.occupied += self.alloc.settle();
+    }
+
+    /// Keys held, computed or being computed.
+    fn live(&self) -> usize {
+        self.index.occupied - self.index.tombstones
+    }
 }
 
 /// The cache of one function (one instantiation, for a generic function).
@@ -64,47 +75,38 @@ pub struct Store<V> {
     info: &'static FnInfo,
     ttl: Option<Duration>,
     max_entries: Option<usize>,
-    /// The map index's hash seed, kept here too so that a caller hashes its
-    /// key before taking the lock.
+    /// The index's hash seed.
     seed: u64,
     inner: RwLock<Inner<V>>,
+    /// Where `inner.index` lives, for prefetching before the lock.
+    hint: Hint,
+    arena: Arena<V>,
     hits: Striped,
+    /// Keys claimed for computation, ever (a miss each).
+    claims: Striped,
+    /// `claims` at the last counter reset.
+    claims_base: AtomicU64,
     // Written only under the write lock (plain load + store), read anywhere.
-    misses: AtomicU64,
+    /// Keys that left the index, ever (`entries` is `claims - removed`).
+    removed: AtomicU64,
     evictions: AtomicU64,
-    entries: AtomicUsize,
-    /// Moves whenever an entry leaves the map: per-thread fronts filled
+    /// Moves whenever a value leaves the cache: per-thread fronts filled
     /// before then are stale.
     removals: AtomicU64,
     /// LRU ticks (bumped by readers too).
     clock: AtomicU64,
-    /// Slot ids (written under the write lock only).
-    next_id: AtomicU64,
 }
 
-/// What a caller does next, once hits are counted.
+/// What a caller does next.
 enum Next<V> {
+    /// A value (its hit already counted).
     Value(V),
     Wait(Arc<Flight<V>>),
-    /// This caller computes the slot at this position, with this id.
+    /// This caller computes the slot at this position, in this generation.
     Compute(Pos, u64),
-}
-
-/// What the read-locked look at a key found.
-enum Look<V> {
-    /// A fresh value (its hit already counted).
-    Hit(V),
-    Wait(Arc<Flight<V>>),
-    /// No entry, an expired one, or a computation nobody waits on yet: the
-    /// write lock decides (and claims the key if it is free).
-    Unsettled,
-}
-
-/// What the write-locked step decided.
-enum Step<V> {
-    Hit(V),
-    Wait(Arc<Flight<V>>),
-    Compute(Pos, u64),
+    /// Only the write lock can settle it: a computation nobody waits on yet,
+    /// an expired value, or no room left to claim under the read lock.
+    Write,
 }
 
 /// `+= n` for a counter only written under the write lock.
@@ -116,31 +118,46 @@ fn add(c: &AtomicU64, n: u64) {
 impl<V: Clone + Send + Sync + 'static> Store<V> {
     pub(crate) fn new(info: &'static FnInfo) -> Self {
         let opts = (info.options)();
-        let seed = slots::random_seed();
-        Store {
+        let store = Store {
             info,
             ttl: opts.ttl,
             max_entries: opts.max_entries,
-            seed,
+            seed: index::random_seed(),
             inner: RwLock::new(Inner {
-                map: Map::with_seed(seed),
+                index: Index::new(16),
+                alloc: Alloc::new(),
+                capacity: 0,
                 lru: LruIndex::default(),
                 expiry: VecDeque::new(),
-                orphans: Vec::new(),
+                flights: HashMap::new(),
             }),
+            hint: Hint::new(),
+            arena: Arena::new(),
             hits: Striped::new(),
-            misses: AtomicU64::new(0),
+            claims: Striped::new(),
+            claims_base: AtomicU64::new(0),
+            removed: AtomicU64::new(0),
             evictions: AtomicU64::new(0),
-            entries: AtomicUsize::new(0),
             removals: AtomicU64::new(0),
             clock: AtomicU64::new(1),
-            next_id: AtomicU64::new(1),
-        }
+        };
+        let mut inner = store.inner.write();
+        store.make_room(&mut inner);
+        store.hint.set(&inner.index);
+        drop(inner);
+        store
     }
 
     #[inline(always)]
     fn addr(&'static self) -> usize {
         self as *const Self as usize
+    }
+
+    /// The write lock, with the books settled.
+    fn write(&self) -> RwLockWriteGuard<'_, Inner<V>> {
+        let mut inner = self.inner.write();
+        inner.settle();
+        inner
     }
 
     #[inline(always)]
@@ -198,57 +215,47 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         call: CallKey,
         compute: impl FnOnce() -> Result<(V, Option<Duration>), X>,
     ) -> Result<V, X> {
-        let hash = slots::hash_key(self.seed, call);
-        // Most calls that get here are hits on keys this thread's front does
-        // not hold (a thread cycling through many keys): they leave at once,
-        // from a small frame.
-        match self.look(call, hash) {
-            Look::Hit(v) => Ok(v),
-            look => self.get_or_try_locked(call, hash, look, compute),
+        let hash = hash_key(self.seed, call);
+        self.hint.prefetch(hash);
+        match self.read_step(call, hash, 0) {
+            Next::Value(v) => Ok(v),
+            Next::Compute(pos, gen) => self.compute(pos, gen, compute),
+            next => self.get_or_try_locked(call, hash, next, compute),
         }
     }
 
     /// The rest of [`get_or_try_slow`](Self::get_or_try_slow): waiting, or
-    /// claiming and computing.
+    /// what only the write lock settles.
     #[inline(never)]
     fn get_or_try_locked<X>(
         &'static self,
         call: CallKey,
         hash: u64,
-        mut look: Look<V>,
+        mut next: Next<V>,
         compute: impl FnOnce() -> Result<(V, Option<Duration>), X>,
     ) -> Result<V, X> {
-        let me = crate::thread::id();
         loop {
-            match self.next(call, hash, me, look) {
+            next = match next {
                 Next::Value(v) => return Ok(v),
+                Next::Compute(pos, gen) => return self.compute(pos, gen, compute),
                 Next::Wait(flight) => {
                     flight.wait();
                     if let Some(v) = self.waited(&flight) {
                         return Ok(v);
                     }
+                    self.step(call, hash, 0)
                 }
-                Next::Compute(pos, id) => return self.compute(pos, id, compute),
+                Next::Write => self.write_step(call, hash, 0),
             }
-            look = self.look(call, hash);
         }
     }
 
-    /// What to do about `call` once [`look`](Self::look) found `look`: take
-    /// its value, wait for a computation, or claim the key for `owner`.
-    #[inline(always)]
-    fn next(&'static self, call: CallKey, hash: u64, owner: u64, look: Look<V>) -> Next<V> {
-        match look {
-            Look::Hit(v) => Next::Value(v),
-            Look::Wait(flight) => Next::Wait(flight),
-            Look::Unsettled => match self.write_step(call, hash, owner) {
-                Step::Hit(v) => {
-                    self.hits.bump();
-                    Next::Value(v)
-                }
-                Step::Wait(flight) => Next::Wait(flight),
-                Step::Compute(pos, id) => Next::Compute(pos, id),
-            },
+    /// What to do about `call`: take its value, wait for a computation, or
+    /// compute it as `owner` (0: this thread). Never [`Next::Write`].
+    fn step(&'static self, call: CallKey, hash: u64, owner: u64) -> Next<V> {
+        match self.read_step(call, hash, owner) {
+            Next::Write => self.write_step(call, hash, owner),
+            next => next,
         }
     }
 
@@ -261,41 +268,133 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         Some(v)
     }
 
-    /// `call`'s entry, under the read lock. A hit is served here, and offered
-    /// to this thread's front.
+    /// `call`'s entry, under the read lock: a hit is served here (and offered
+    /// to this thread's front), and an absent key is claimed for `owner`.
     #[inline(always)]
-    fn look(&'static self, call: CallKey, hash: u64) -> Look<V> {
+    fn read_step(&'static self, call: CallKey, hash: u64, owner: u64) -> Next<V> {
         let inner = self.inner.read();
-        let Some((pos, slot)) = inner.map.find(call, hash) else {
-            return Look::Unsettled;
-        };
-        let r = match &slot.state {
-            State::Inline(r) => r,
-            State::Shared(r) => &**r,
-            State::Pending { owner, flight } => {
-                self.check_reentry(*owner);
-                // Without a flight to wait on yet, the write lock makes one.
-                return match flight {
-                    Some(f) => Look::Wait(Arc::clone(f)),
-                    None => Look::Unsettled,
+        let ix = &inner.index;
+        let tag = index::tag(hash);
+        let mut i = ix.start(hash);
+        let mut mine = None;
+        let (pos, slot) = loop {
+            let c = ix.ctrl(i);
+            if c == EMPTY {
+                let (pos, gen) = match mine {
+                    Some(m) => m,
+                    None => match self.prepare(&inner.alloc, call, owner) {
+                        Some(m) => *mine.insert(m),
+                        None => return Next::Write,
+                    },
                 };
+                if ix.claim(i, tag, pos).is_ok() {
+                    self.claims.bump();
+                    return Next::Compute(pos, gen);
+                }
+                continue; // filled meanwhile: look at what is there now
             }
-        };
-        let Some(v) = self.hit(r) else {
-            return Look::Unsettled;
-        };
-        if front::admits() {
-            match &slot.state {
-                State::Shared(r) => self.remember(call, r),
-                _ => {
-                    let id = slot.id;
-                    drop(inner);
-                    self.share(call, pos, id);
+            if c == tag {
+                let Some(p) = ix.position(i) else {
+                    // A claim of this key, or one with the same tag, is being
+                    // written; the write lock waits for it.
+                    return self.defer(&inner.alloc, mine);
+                };
+                let slot = self.arena.get(p);
+                // SAFETY: found through the index, under the lock.
+                if unsafe { slot.key() } == call {
+                    break (p, slot);
                 }
             }
+            i = ix.next(i);
+        };
+        if let Some((p, gen)) = mine {
+            // Another caller claimed the key between our look and our claim.
+            self.unprepare(&inner.alloc, p, gen);
         }
-        self.hits.bump();
-        Look::Hit(v)
+        self.found_read(inner, pos, slot, call)
+    }
+
+    #[cold]
+    fn defer(&self, alloc: &Alloc, mine: Option<(Pos, u64)>) -> Next<V> {
+        if let Some((p, gen)) = mine {
+            self.unprepare(alloc, p, gen);
+        }
+        Next::Write
+    }
+
+    /// [`read_step`](Self::read_step) once it found `call` in `slot`.
+    #[inline(always)]
+    fn found_read(
+        &'static self,
+        inner: RwLockReadGuard<'_, Inner<V>>,
+        pos: Pos,
+        slot: &Slot<V>,
+        call: CallKey,
+    ) -> Next<V> {
+        let st = slot.state.load(Acquire);
+        match tag::of(st) {
+            tag::READY => {
+                // SAFETY: a `READY` slot's value, under the lock.
+                let Some(value) = (unsafe { slot.value() }) else {
+                    return Next::Write;
+                };
+                let Some(v) = self.hit(value.ready()) else {
+                    return Next::Write;
+                };
+                if front::admits() {
+                    match value {
+                        Value::Shared(r) => self.remember(call, r),
+                        Value::Inline(_) => {
+                            drop(inner);
+                            self.share(call, pos, tag::gen(st));
+                        }
+                    }
+                }
+                self.hits.bump();
+                Next::Value(v)
+            }
+            tag::WAITED => {
+                // SAFETY: a computation's owner and flight, under the lock.
+                self.check_reentry(unsafe { slot.owner() });
+                match inner.flights.get(&pos) {
+                    Some(f) => Next::Wait(Arc::clone(f)),
+                    None => Next::Write,
+                }
+            }
+            tag::PENDING => {
+                // SAFETY: as above.
+                self.check_reentry(unsafe { slot.owner() });
+                Next::Write
+            }
+            _ => Next::Write,
+        }
+    }
+
+    /// Takes a position and readies its slot for a claim of `call` by
+    /// `owner` (0: this thread). The slot is not published until its bucket
+    /// is claimed.
+    #[inline(always)]
+    fn prepare(&self, alloc: &Alloc, call: CallKey, owner: u64) -> Option<(Pos, u64)> {
+        let pos = alloc.take()?;
+        let slot = self.arena.get(pos);
+        arena::prefetch_after(slot);
+        let gen = tag::gen(slot.state.load(Relaxed)) + 1;
+        let owner = if owner == 0 {
+            crate::thread::id()
+        } else {
+            owner
+        };
+        // SAFETY: a position just taken is this caller's alone.
+        unsafe { slot.claim(call, owner, gen) };
+        Some((pos, gen))
+    }
+
+    /// Undoes [`prepare`](Self::prepare) for a claim that lost its key.
+    #[cold]
+    fn unprepare(&self, alloc: &Alloc, pos: Pos, gen: u64) {
+        let slot = self.arena.get(pos);
+        slot.state.store(tag::state(gen, tag::FREE), Relaxed);
+        alloc.give_back(pos);
     }
 
     fn check_reentry(&self, owner: u64) {
@@ -309,23 +408,22 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// admits. A hit never waits for the write lock: if another thread holds
     /// the map lock, the move is left to a later hit.
     #[cold]
-    fn share(&'static self, call: CallKey, pos: Pos, id: u64) {
-        let Some(mut inner) = self.inner.try_write() else {
+    fn share(&'static self, call: CallKey, pos: Pos, gen: u64) {
+        let Some(_inner) = self.inner.try_write() else {
             return;
         };
-        let Some(slot) = inner.map.slot_mut(pos, id) else {
+        let slot = self.arena.get(pos);
+        if slot.state.load(Relaxed) != tag::state(gen, tag::READY) {
             return;
-        };
-        if let State::Inline(_) = slot.state {
-            let placeholder = State::Pending {
-                owner: 0,
-                flight: None,
-            };
-            if let State::Inline(r) = std::mem::replace(&mut slot.state, placeholder) {
-                slot.state = State::Shared(Arc::new(r));
+        }
+        // SAFETY: a `READY` slot's value, under the write lock.
+        let value = unsafe { slot.value_mut() };
+        if let Some(Value::Inline(_)) = value {
+            if let Some(Value::Inline(r)) = value.take() {
+                *value = Some(Value::Shared(Arc::new(r)));
             }
         }
-        if let State::Shared(r) = &slot.state {
+        if let Some(Value::Shared(r)) = value {
             self.remember(call, r);
         }
     }
@@ -342,126 +440,195 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         );
     }
 
-    /// `owner` is who computes the key if it is missing.
-    ///
-    /// Inlined into every function's miss path, so only the claim of a new
-    /// key is here; what a key that is already there needs is out of line.
-    /// (Left to the compiler, a program with three cached functions of one
-    /// value type got this as a shared call, and its misses took 5 ns more.)
-    #[inline(always)]
-    fn write_step(&'static self, call: CallKey, hash: u64, owner: u64) -> Step<V> {
-        let mut inner = self.inner.write();
-        let id = self.next_id.load(Relaxed);
-        let made = inner.map.find_or_insert(call, hash, || Slot {
-            key: call,
-            id,
-            state: State::Pending {
-                owner,
-                flight: None,
-            },
-        });
-        match made {
-            Err(pos) => {
-                self.entries.store(inner.map.len(), Relaxed);
-                self.claimed(pos, id)
+    /// Makes room for at least one claim: a bigger (or purged) index, more
+    /// slots. Under the write lock, settled.
+    fn make_room(&self, inner: &mut Inner<V>) {
+        let live = inner.live();
+        let ix = &mut inner.index;
+        if ix.occupied >= ix.max_occupied() {
+            // At most half full after a rebuild, so that growth is amortized;
+            // a tombstone-ridden index is rebuilt at its size, just purged.
+            let mut cap = ix.capacity();
+            while live + 1 > cap / 2 {
+                cap *= 2;
             }
-            Ok(pos) => self.write_step_found(inner, pos, id, owner),
+            let arena = &self.arena;
+            let seed = self.seed;
+            // SAFETY: indexed slots' keys, under the write lock.
+            *ix = ix.rebuilt(cap, |p| hash_key(seed, unsafe { arena.get(p).key() }));
+            self.hint.set(ix);
+        }
+        let headroom = inner.index.max_occupied() - inner.index.occupied;
+        // Slots for as many keys again as there are (as a `Vec` grows), or
+        // for all the index can take if that is fewer.
+        let want = headroom.min(live.max(1));
+        while inner.alloc.fresh(inner.capacity) + inner.alloc.free_len() < want {
+            inner.capacity = self.arena.grow(inner.capacity);
+        }
+        inner.alloc.allow(headroom, inner.capacity);
+    }
+
+    /// `call`'s position under the write lock, or the bucket where it would
+    /// go.
+    fn probe(&self, ix: &Index, call: CallKey, hash: u64) -> Result<Pos, usize> {
+        let tag = index::tag(hash);
+        let mut i = ix.start(hash);
+        loop {
+            let c = ix.ctrl(i);
+            if c == EMPTY {
+                return Err(i);
+            }
+            if c == tag {
+                if let Some(p) = ix.position(i) {
+                    // SAFETY: an indexed slot's key, under the write lock.
+                    if unsafe { self.arena.get(p).key() } == call {
+                        return Ok(p);
+                    }
+                }
+            }
+            i = ix.next(i);
         }
     }
 
-    /// The counters of claiming a key for computation `id`, under the write
-    /// lock.
-    #[inline(always)]
-    fn claimed(&self, pos: Pos, id: u64) -> Step<V> {
-        add(&self.next_id, 1);
-        add(&self.misses, 1);
-        Step::Compute(pos, id)
-    }
-
-    /// [`write_step`](Self::write_step) for a key that has a slot: wait for
-    /// its computation, take its value, or take over its expired slot.
+    /// What the read lock could not settle: claim `call` for `owner` (0:
+    /// this thread) with room made first, wait for its computation, take its
+    /// value, or take over its expired slot. Never [`Next::Write`].
     #[inline(never)]
-    fn write_step_found(
+    fn write_step(&'static self, call: CallKey, hash: u64, owner: u64) -> Next<V> {
+        let mut inner = self.write();
+        let owner = if owner == 0 {
+            crate::thread::id()
+        } else {
+            owner
+        };
+        let mut i = match self.probe(&inner.index, call, hash) {
+            Ok(pos) => return self.write_found(&mut inner, pos, call, owner),
+            Err(i) => i,
+        };
+        if !inner.alloc.can_take() {
+            self.make_room(&mut inner);
+            // The index may have been rebuilt.
+            i = match self.probe(&inner.index, call, hash) {
+                Err(i) => i,
+                Ok(_) => unreachable!("absent a moment ago, under the write lock"),
+            };
+        }
+        let Some((pos, gen)) = self.prepare(&inner.alloc, call, owner) else {
+            unreachable!("room was just made")
+        };
+        let claimed = inner.index.claim(i, index::tag(hash), pos);
+        debug_assert!(claimed.is_ok(), "nobody else claims under the write lock");
+        self.claims.bump();
+        Next::Compute(pos, gen)
+    }
+
+    /// [`write_step`](Self::write_step) for a key that has a slot.
+    fn write_found(
         &'static self,
-        mut inner: RwLockWriteGuard<'_, Inner<V>>,
+        inner: &mut Inner<V>,
         pos: Pos,
-        id: u64,
+        call: CallKey,
         owner: u64,
-    ) -> Step<V> {
-        let Some(slot) = inner.map.at_mut(pos) else {
-            unreachable!("the index holds live positions only")
-        };
-        if let State::Pending { owner, flight } = &mut slot.state {
-            self.check_reentry(*owner);
-            let f = flight.get_or_insert_with(|| Arc::new(Flight::new()));
-            return Step::Wait(Arc::clone(f));
+    ) -> Next<V> {
+        let slot = self.arena.get(pos);
+        let mut st = slot.state.load(Acquire);
+        loop {
+            match tag::of(st) {
+                tag::PENDING | tag::WAITED => {
+                    // SAFETY: a computation's owner, under the write lock.
+                    self.check_reentry(unsafe { slot.owner() });
+                    if let Some(f) = inner.flights.get(&pos) {
+                        return Next::Wait(Arc::clone(f));
+                    }
+                    let waited = tag::state(tag::gen(st), tag::WAITED);
+                    match slot.state.compare_exchange(st, waited, AcqRel, Acquire) {
+                        Ok(_) => {
+                            let f = Arc::new(Flight::new());
+                            inner.flights.insert(pos, Arc::clone(&f));
+                            return Next::Wait(f);
+                        }
+                        // Landed meanwhile, without a lock.
+                        Err(now) => st = now,
+                    }
+                }
+                tag::READY => {
+                    // SAFETY: a `READY` slot's value, under the write lock.
+                    let value = unsafe { slot.value_mut() };
+                    if let Some(v) = value.as_ref().and_then(|r| self.hit(r.ready())) {
+                        self.hits.bump();
+                        return Next::Value(v);
+                    }
+                    // Expired: its slot is taken over by a new computation.
+                    *value = None;
+                    let gen = tag::gen(st) + 1;
+                    // SAFETY: under the write lock.
+                    unsafe { slot.claim(call, owner, gen) };
+                    add(&self.removed, 1);
+                    add(&self.removals, 1);
+                    add(&self.evictions, 1);
+                    self.claims.bump();
+                    return Next::Compute(pos, gen);
+                }
+                _ => unreachable!("an indexed slot is pending or ready"),
+            }
         }
-        // Landed since the read look-up.
-        if let Some(v) = slot.ready().and_then(|r| self.hit(r)) {
-            return Step::Hit(v);
-        }
-        // Expired: its slot is taken over by the new computation.
-        slot.id = id;
-        slot.state = State::Pending {
-            owner,
-            flight: None,
-        };
-        add(&self.removals, 1);
-        add(&self.evictions, 1);
-        self.claimed(pos, id)
     }
 
     fn compute<X>(
         &'static self,
         pos: Pos,
-        id: u64,
+        gen: u64,
         compute: impl FnOnce() -> Result<(V, Option<Duration>), X>,
     ) -> Result<V, X> {
         // Dropped without being disarmed when `compute` panics.
         let guard = Abandon {
             store: self,
             pos,
-            id,
+            gen,
         };
         let out = compute();
         std::mem::forget(guard);
-        self.settle(pos, id, out)
+        self.settle(pos, gen, out)
     }
 
     /// Stores what a computation produced (or drops its slot) and hands it
     /// to its caller.
     #[inline(always)]
-    fn settle<X>(&self, pos: Pos, id: u64, out: Result<(V, Option<Duration>), X>) -> Result<V, X> {
+    fn settle<X>(&self, pos: Pos, gen: u64, out: Result<(V, Option<Duration>), X>) -> Result<V, X> {
         match out {
             Ok((v, life)) => {
-                self.land(pos, id, crate::big_vec::clone_value(&v), life);
+                self.land(pos, gen, crate::big_vec::clone_value(&v), life);
                 Ok(v)
             }
             Err(e) => {
-                self.abandon(pos, id);
+                self.abandon(pos, gen);
                 Err(e)
             }
         }
     }
 
-    /// Ends computation `id` with its value: stores it if its slot is still
+    /// Ends computation `gen` with its value: stores it if its key is still
     /// there (a clear while it ran means the value is not kept) and wakes the
     /// waiters, who get the value either way.
     ///
-    /// Inlined for the common case: an unbounded cache without ttl, nobody
-    /// waiting. Everything else is out of line (see `write_step` for why).
+    /// Without a lock for the common case: an unbounded cache without ttl,
+    /// nobody waiting. Everything else is out of line.
     #[inline(always)]
-    fn land(&self, pos: Pos, id: u64, value: V, life: Option<Duration>) {
-        let mut inner = self.inner.write();
-        if let Some(slot) = inner.map.slot_mut(pos, id) {
-            if self.untracked(life) {
-                if let State::Pending { flight: None, .. } = slot.state {
-                    slot.state = State::Inline(Ready::new(value, None, 0));
-                    return;
-                }
-            }
+    fn land(&self, pos: Pos, gen: u64, value: V, life: Option<Duration>) {
+        if !self.untracked(life) {
+            return self.land_slow(pos, gen, Some(value), life);
         }
-        self.land_slow(inner, pos, id, value, life)
+        let slot = self.arena.get(pos);
+        // SAFETY: the owner fills its own pending slot before publishing it.
+        unsafe { slot.put(Value::Inline(Ready::new(value, None, 0))) };
+        let (from, to) = (tag::state(gen, tag::PENDING), tag::state(gen, tag::READY));
+        if slot
+            .state
+            .compare_exchange(from, to, Release, Relaxed)
+            .is_err()
+        {
+            self.land_slow(pos, gen, None, None);
+        }
     }
 
     /// Whether a value with this `life` needs no LRU tick and no expiry: an
@@ -471,21 +638,29 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         self.max_entries.is_none() && self.ttl.is_none() && life.is_none()
     }
 
-    /// [`land`](Self::land) for everything but the common case.
+    /// [`land`](Self::land) under the write lock: `value`, or (`None`) the
+    /// one `land` already put in the slot.
     #[inline(never)]
-    fn land_slow(
-        &self,
-        mut inner: RwLockWriteGuard<'_, Inner<V>>,
-        pos: Pos,
-        id: u64,
-        value: V,
-        life: Option<Duration>,
-    ) {
-        let Some(slot) = inner.map.slot_mut(pos, id) else {
-            drop(inner);
-            return self.land_orphan(id, Some(value));
+    fn land_slow(&self, pos: Pos, gen: u64, value: Option<V>, life: Option<Duration>) {
+        let mut inner = self.write();
+        let slot = self.arena.get(pos);
+        // SAFETY: the owner's own slot, under the write lock.
+        let value = value.or_else(|| unsafe { slot.value_mut() }.take().map(Value::into_value));
+        let flight = inner.flights.remove(&pos);
+        let Some(value) = value else {
+            unreachable!("`land` put the value in the slot")
         };
-        let flight = slot.take_flight();
+        let st = slot.state.load(Acquire);
+        debug_assert_eq!(tag::gen(st), gen, "an owner's slot is not reused under it");
+        if tag::of(st) == tag::ORPHAN {
+            self.free_slot(&mut inner, pos, gen);
+            drop(inner);
+            if let Some(f) = flight {
+                let _ = f.value.set(value);
+                f.land();
+            }
+            return;
+        }
         if let Some(f) = &flight {
             let _ = f.value.set(value.clone());
         }
@@ -500,64 +675,70 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         };
         let ready = Ready::new(value, ttl, tick);
         let expires = ready.expires;
-        slot.state = State::Inline(ready);
-        self.after_insert(&mut inner, pos, id, tick, expires);
+        // SAFETY: as above; the slot's value was taken out.
+        unsafe { slot.put(Value::Inline(ready)) };
+        slot.state.store(tag::state(gen, tag::READY), Release);
+        self.after_insert(&mut inner, pos, gen, tick, expires);
         drop(inner);
         if let Some(f) = flight {
             f.land();
         }
     }
 
-    /// Ends computation `id` without a value (it failed, panicked or was
-    /// cancelled): its slot goes, and its waiters look again.
-    fn abandon(&self, pos: Pos, id: u64) {
-        let mut inner = self.inner.write();
-        let Some(slot) = inner.map.slot_mut(pos, id) else {
-            drop(inner);
-            return self.land_orphan(id, None);
-        };
-        let flight = slot.take_flight();
-        inner.map.remove_at(pos);
-        self.entries.store(inner.map.len(), Relaxed);
+    /// Ends computation `gen` without a value (it failed, panicked or was
+    /// cancelled): its key goes, and its waiters look again.
+    fn abandon(&self, pos: Pos, gen: u64) {
+        let mut inner = self.write();
+        let slot = self.arena.get(pos);
+        let flight = inner.flights.remove(&pos);
+        if tag::of(slot.state.load(Acquire)) != tag::ORPHAN {
+            self.unindex(&mut inner, pos);
+            add(&self.removed, 1);
+        }
+        self.free_slot(&mut inner, pos, gen);
         drop(inner);
         if let Some(f) = flight {
             f.land();
         }
     }
 
-    /// Ends computation `id` whose slot a clear dropped while it ran:
-    /// nothing is stored, but whoever waits gets the value.
-    #[cold]
-    fn land_orphan(&self, id: u64, value: Option<V>) {
-        let flight = {
-            let mut inner = self.inner.write();
-            let orphan = inner.orphans.iter().position(|(o, _)| *o == id);
-            orphan.map(|i| inner.orphans.swap_remove(i).1)
-        };
-        if let Some(f) = flight {
-            if let Some(v) = value {
-                let _ = f.value.set(v);
-            }
-            f.land();
+    /// Drops the index's bucket for the slot at `pos`.
+    fn unindex(&self, inner: &mut Inner<V>, pos: Pos) {
+        // SAFETY: an indexed slot's key, under the write lock.
+        let hash = hash_key(self.seed, unsafe { self.arena.get(pos).key() });
+        match inner.index.find_pos(hash, pos) {
+            Some(i) => inner.index.remove(i),
+            None => unreachable!("the slot is indexed"),
         }
+    }
+
+    /// Returns the slot at `pos`, which holds no value or flight, to the free
+    /// list.
+    fn free_slot(&self, inner: &mut Inner<V>, pos: Pos, gen: u64) {
+        let slot = self.arena.get(pos);
+        slot.state.store(tag::state(gen, tag::FREE), Release);
+        inner.alloc.free(pos);
+    }
+
+    /// Whether the slot at `pos` holds generation `gen`'s value.
+    fn holds(&self, pos: Pos, gen: u64) -> bool {
+        self.arena.get(pos).state.load(Relaxed) == tag::state(gen, tag::READY)
     }
 
     /// Bookkeeping once a value lands: LRU bound and expiry queue.
-    fn after_insert(
-        &self,
-        inner: &mut RwLockWriteGuard<'_, Inner<V>>,
-        pos: Pos,
-        id: u64,
-        tick: u64,
-        expires: u64,
-    ) {
+    fn after_insert(&self, inner: &mut Inner<V>, pos: Pos, gen: u64, tick: u64, expires: u64) {
         if let Some(max) = self.max_entries {
-            inner.lru.push(tick, pos, id);
-            while inner.map.len() > max {
-                let Inner { map, lru, .. } = &mut **inner;
-                let victim = lru.pop_victim(|p| {
-                    let s = map.at(p)?;
-                    s.ready().map(|r| (s.id, r.tick.load(Relaxed)))
+            inner.lru.push(tick, pos, gen);
+            while inner.live() > max {
+                let victim = inner.lru.pop_victim(|p| {
+                    let slot = self.arena.get(p);
+                    let st = slot.state.load(Relaxed);
+                    if tag::of(st) != tag::READY {
+                        return None;
+                    }
+                    // SAFETY: a `READY` slot's value, under the write lock.
+                    let r = unsafe { slot.value() }?.ready();
+                    Some((tag::gen(st), r.tick.load(Relaxed)))
                 });
                 match victim {
                     Some(p) => {
@@ -567,37 +748,42 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                     None => break,
                 }
             }
-            let Inner { map, lru, .. } = &mut **inner;
-            lru.compact(map.len(), |p, id| map.holds(p, id));
+            let live = inner.live();
+            inner.lru.compact(live, |p, gen| self.holds(p, gen));
         }
         if expires != 0 {
             self.reap_expired(inner);
-            inner.expiry.push_back((expires, pos, id));
+            inner.expiry.push_back((expires, pos, gen));
         }
     }
 
     fn reap_expired(&self, inner: &mut Inner<V>) {
         let now = now();
-        while let Some(&(at, pos, id)) = inner.expiry.front() {
+        while let Some(&(at, pos, gen)) = inner.expiry.front() {
             if at > now {
                 break;
             }
             inner.expiry.pop_front();
-            if inner.map.holds(pos, id) && self.remove_locked(inner, pos) {
+            if self.holds(pos, gen) && self.remove_locked(inner, pos) {
                 add(&self.evictions, 1);
             }
         }
     }
 
-    /// Takes a computed value out. Every way one leaves the map, but `clear`,
-    /// goes through here.
+    /// Takes a computed value out. Every way one leaves the cache, but
+    /// `clear`, goes through here.
     fn remove_locked(&self, inner: &mut Inner<V>, pos: Pos) -> bool {
-        if inner.map.at(pos).is_none_or(|s| s.ready().is_none()) {
-            return false; // absent, or being computed: that is not ours to drop
+        let slot = self.arena.get(pos);
+        let st = slot.state.load(Acquire);
+        if tag::of(st) != tag::READY {
+            return false; // being computed: that is not ours to drop
         }
-        inner.map.remove_at(pos);
+        // SAFETY: a `READY` slot's value, under the write lock.
+        drop(unsafe { slot.value_mut().take() });
+        self.unindex(inner, pos);
+        self.free_slot(inner, pos, tag::gen(st));
+        add(&self.removed, 1);
         add(&self.removals, 1);
-        self.entries.store(inner.map.len(), Relaxed);
         true
     }
 
@@ -612,31 +798,66 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     /// Drops every entry. Computations under way finish for their callers
-    /// (and whoever waits on them) but are not stored.
+    /// (and whoever waits on them) but are not stored: their slots are
+    /// orphaned, and their owners free them.
     pub(crate) fn clear(&self) {
-        let mut inner = self.inner.write();
-        let Inner { map, orphans, .. } = &mut *inner;
-        for slot in map.drain() {
-            if let State::Pending {
-                flight: Some(f), ..
-            } = slot.state
-            {
-                orphans.push((slot.id, f));
+        let mut inner = self.write();
+        let dropped = inner.live() as u64;
+        // In position order, not the index's: the slots are read in the order
+        // they sit in memory.
+        for p in 0..inner.alloc.high() as Pos {
+            let slot = self.arena.get(p);
+            let mut st = slot.state.load(Acquire);
+            loop {
+                let orphan = tag::state(tag::gen(st), tag::ORPHAN);
+                match tag::of(st) {
+                    // The owner may land at this very moment, without a lock.
+                    tag::PENDING => {
+                        match slot.state.compare_exchange(st, orphan, AcqRel, Acquire) {
+                            Ok(_) => break,
+                            Err(now) => st = now,
+                        }
+                    }
+                    tag::WAITED => {
+                        slot.state.store(orphan, Release);
+                        break;
+                    }
+                    tag::READY => {
+                        // SAFETY: a `READY` slot's value, under the write lock.
+                        drop(unsafe { slot.value_mut().take() });
+                        slot.state
+                            .store(tag::state(tag::gen(st), tag::FREE), Release);
+                        break;
+                    }
+                    _ => break,
+                }
             }
         }
-        inner.lru.clear();
-        inner.expiry.clear();
+        let Inner {
+            index,
+            alloc,
+            lru,
+            expiry,
+            ..
+        } = &mut *inner;
+        index.clear();
+        alloc.reset(|p| tag::of(self.arena.get(p).state.load(Relaxed)) == tag::ORPHAN);
+        lru.clear();
+        expiry.clear();
+        add(&self.removed, dropped);
         add(&self.removals, 1);
-        self.entries.store(0, Relaxed);
         front::note_clear();
+        self.make_room(&mut inner);
     }
 
     /// Drops the value for `call`, if there is one.
     pub(crate) fn forget(&self, call: CallKey) -> bool {
-        let mut inner = self.inner.write();
-        let hash = inner.map.hash(call);
-        let pos = inner.map.find(call, hash).map(|(pos, _)| pos);
-        let gone = pos.is_some_and(|pos| self.remove_locked(&mut inner, pos));
+        let mut inner = self.write();
+        let hash = hash_key(self.seed, call);
+        let gone = match self.probe(&inner.index, call, hash) {
+            Ok(pos) => self.remove_locked(&mut inner, pos),
+            Err(_) => false,
+        };
         if gone {
             front::note_clear();
         }
@@ -644,10 +865,11 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     pub(crate) fn stats(&self) -> Stats {
+        let claims = self.claims.get();
         Stats {
             hits: self.hits.get(),
-            misses: self.misses.load(Relaxed),
-            entries: self.entries.load(Relaxed),
+            misses: claims.saturating_sub(self.claims_base.load(Relaxed)),
+            entries: claims.saturating_sub(self.removed.load(Relaxed)) as usize,
             evictions: self.evictions.load(Relaxed),
             disk_hits: 0,
         }
@@ -656,7 +878,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     pub(crate) fn reset_counters(&self) {
         let _inner = self.inner.write();
         self.hits.reset();
-        self.misses.store(0, Relaxed);
+        self.claims_base.store(self.claims.get(), Relaxed);
         self.evictions.store(0, Relaxed);
     }
 }
@@ -664,12 +886,12 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
 struct Abandon<'a, V: Clone + Send + Sync + 'static> {
     store: &'a Store<V>,
     pos: Pos,
-    id: u64,
+    gen: u64,
 }
 
 impl<V: Clone + Send + Sync + 'static> Drop for Abandon<'_, V> {
     fn drop(&mut self) {
-        self.store.abandon(self.pos, self.id);
+        self.store.abandon(self.pos, self.gen);
     }
 }
 
