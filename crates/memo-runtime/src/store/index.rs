@@ -58,11 +58,13 @@ impl Index {
         self.mask + 1
     }
 
-    /// How many buckets may be occupied before the index must grow: a probe
-    /// for an absent key then still ends within a cache line or two.
+    /// How many buckets may be occupied before the index must grow. A probe
+    /// reads only control bytes until a tag matches, so even a long one
+    /// stays within a line or two; a smaller index is what keeps misses in
+    /// cache.
     #[inline]
     pub(crate) fn max_occupied(&self) -> usize {
-        self.capacity() - self.capacity() / 4
+        self.capacity() - self.capacity() / 8
     }
 
     #[inline(always)]

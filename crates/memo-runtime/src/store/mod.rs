@@ -574,6 +574,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         }
     }
 
+    #[inline(always)]
     fn compute<X>(
         &'static self,
         pos: Pos,
