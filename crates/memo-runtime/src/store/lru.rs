@@ -11,30 +11,31 @@ use super::arena::Pos;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-/// Records are `(tick, slot position, slot id)`.
+/// Records are `(tick, slot position, slot generation)`.
 #[derive(Default)]
 pub(crate) struct LruIndex {
     heap: BinaryHeap<Reverse<(u64, Pos, u64)>>,
 }
 
 impl LruIndex {
-    pub(crate) fn push(&mut self, tick: u64, pos: Pos, slot_id: u64) {
-        self.heap.push(Reverse((tick, pos, slot_id)));
+    pub(crate) fn push(&mut self, tick: u64, pos: Pos, gen: u64) {
+        self.heap.push(Reverse((tick, pos, gen)));
     }
 
     /// The position of the least recently used live entry. `current` gives
-    /// the live `(slot id, tick)` at a position, or `None` once it is empty.
+    /// the live `(generation, tick)` at a position, or `None` once it holds
+    /// no value.
     pub(crate) fn pop_victim(
         &mut self,
         mut current: impl FnMut(Pos) -> Option<(u64, u64)>,
     ) -> Option<Pos> {
-        while let Some(Reverse((tick, pos, id))) = self.heap.pop() {
+        while let Some(Reverse((tick, pos, gen))) = self.heap.pop() {
             match current(pos) {
-                Some((live_id, live_tick)) if live_id == id => {
+                Some((live_gen, live_tick)) if live_gen == gen => {
                     if live_tick == tick {
                         return Some(pos);
                     }
-                    self.heap.push(Reverse((live_tick, pos, id)));
+                    self.heap.push(Reverse((live_tick, pos, gen)));
                 }
                 // Forgotten, cleared or replaced since: a stale record.
                 _ => {}
@@ -46,7 +47,8 @@ impl LruIndex {
     /// Drops stale records once they outnumber live entries.
     pub(crate) fn compact(&mut self, live: usize, mut is_live: impl FnMut(Pos, u64) -> bool) {
         if self.heap.len() > 2 * live + 64 {
-            self.heap.retain(|Reverse((_, pos, id))| is_live(*pos, *id));
+            self.heap
+                .retain(|Reverse((_, pos, gen))| is_live(*pos, *gen));
         }
     }
 
