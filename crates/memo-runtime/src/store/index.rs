@@ -105,17 +105,24 @@ impl Index {
         Ok(())
     }
 
-    /// Where the slot at `pos`, whose key hashes to `hash`, is indexed.
-    pub(crate) fn find_pos(&self, hash: u64, pos: Pos) -> Option<usize> {
+    /// The bucket on `hash`'s probe path whose position `is` accepts, or
+    /// the first empty bucket on it. (Under the read lock, a bucket whose
+    /// position is still being written is passed over.)
+    pub(crate) fn find(&self, hash: u64, is: impl Fn(Pos) -> bool) -> Result<usize, usize> {
         let t = tag(hash);
         let mut i = self.start(hash);
         loop {
             match self.ctrl(i) {
-                EMPTY => return None,
-                c if c == t && self.position(i) == Some(pos) => return Some(i),
+                EMPTY => return Err(i),
+                c if c == t && self.position(i).is_some_and(&is) => return Ok(i),
                 _ => i = self.next(i),
             }
         }
+    }
+
+    /// Where the slot at `pos`, whose key hashes to `hash`, is indexed.
+    pub(crate) fn find_pos(&self, hash: u64, pos: Pos) -> Option<usize> {
+        self.find(hash, |p| p == pos).ok()
     }
 
     /// Unindexes bucket `i` (under the write lock). A bucket before an empty

@@ -109,6 +109,17 @@ enum Next<V> {
     Write,
 }
 
+/// `owner`, or this thread's id for 0 (which calls pass to mean "this
+/// thread", so that a hit never reads the id).
+#[inline(always)]
+fn owner_or_me(owner: u64) -> u64 {
+    if owner == 0 {
+        crate::thread::id()
+    } else {
+        owner
+    }
+}
+
 /// `+= n` for a counter only written under the write lock.
 #[inline]
 fn add(c: &AtomicU64, n: u64) {
@@ -307,18 +318,14 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             }
             i = ix.next(i);
         };
-        if let Some((p, gen)) = mine {
-            // Another caller claimed the key between our look and our claim.
-            self.unprepare(&inner.alloc, p, gen);
-        }
+        // Another caller claimed the key between our look and our claim.
+        self.unprepare(&inner.alloc, mine);
         self.found_read(inner, pos, slot, call)
     }
 
     #[cold]
     fn defer(&self, alloc: &Alloc, mine: Option<(Pos, u64)>) -> Next<V> {
-        if let Some((p, gen)) = mine {
-            self.unprepare(alloc, p, gen);
-        }
+        self.unprepare(alloc, mine);
         Next::Write
     }
 
@@ -379,19 +386,22 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         let slot = self.arena.get(pos);
         arena::prefetch_after(slot);
         let gen = tag::gen(slot.state.load(Relaxed)) + 1;
-        let owner = if owner == 0 {
-            crate::thread::id()
-        } else {
-            owner
-        };
         // SAFETY: a position just taken is this caller's alone.
-        unsafe { slot.claim(call, owner, gen) };
+        unsafe { slot.claim(call, owner_or_me(owner), gen) };
         Some((pos, gen))
     }
 
-    /// Undoes [`prepare`](Self::prepare) for a claim that lost its key.
+    /// Undoes [`prepare`](Self::prepare), if it was done, for a claim that
+    /// did not happen.
+    #[inline(always)]
+    fn unprepare(&self, alloc: &Alloc, mine: Option<(Pos, u64)>) {
+        if let Some((pos, gen)) = mine {
+            self.give_back(alloc, pos, gen);
+        }
+    }
+
     #[cold]
-    fn unprepare(&self, alloc: &Alloc, pos: Pos, gen: u64) {
+    fn give_back(&self, alloc: &Alloc, pos: Pos, gen: u64) {
         let slot = self.arena.get(pos);
         slot.state.store(tag::state(gen, tag::FREE), Relaxed);
         alloc.give_back(pos);
@@ -471,22 +481,11 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// `call`'s position under the write lock, or the bucket where it would
     /// go.
     fn probe(&self, ix: &Index, call: CallKey, hash: u64) -> Result<Pos, usize> {
-        let tag = index::tag(hash);
-        let mut i = ix.start(hash);
-        loop {
-            let c = ix.ctrl(i);
-            if c == EMPTY {
-                return Err(i);
-            }
-            if c == tag {
-                if let Some(p) = ix.position(i) {
-                    // SAFETY: an indexed slot's key, under the write lock.
-                    if unsafe { self.arena.get(p).key() } == call {
-                        return Ok(p);
-                    }
-                }
-            }
-            i = ix.next(i);
+        // SAFETY: indexed slots' keys, under the write lock.
+        let at = ix.find(hash, |p| unsafe { self.arena.get(p).key() } == call)?;
+        match ix.position(at) {
+            Some(p) => Ok(p),
+            None => unreachable!("no claim is half written under the write lock"),
         }
     }
 
@@ -496,11 +495,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     #[inline(never)]
     fn write_step(&'static self, call: CallKey, hash: u64, owner: u64) -> Next<V> {
         let mut inner = self.write();
-        let owner = if owner == 0 {
-            crate::thread::id()
-        } else {
-            owner
-        };
+        let owner = owner_or_me(owner);
         let mut i = match self.probe(&inner.index, call, hash) {
             Ok(pos) => return self.write_found(&mut inner, pos, call, owner),
             Err(i) => i,
