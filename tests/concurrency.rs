@@ -357,3 +357,108 @@ fn threads_racing_to_claim_the_same_fresh_keys_compute_each_once() {
         "a clear drops the value"
     );
 }
+
+/// A value whose `Clone` calls the function that caches it, with another
+/// key (a handle that looks itself up again, say). Hits clone the value
+/// while reading the map, so that inner call runs inside the outer read.
+#[derive(Debug, PartialEq)]
+struct Echo(u32);
+
+static INNER_CALLS: Runs = Runs::new();
+
+impl Clone for Echo {
+    fn clone(&self) -> Self {
+        if self.0 < 1_000 {
+            INNER_CALLS.hit();
+            // A fresh key each time: always a miss inside the read.
+            let inner = echo(1_000 + INNER_CALLS.get() as u32);
+            assert_eq!(inner.0, 1_000 + INNER_CALLS.get() as u32);
+        }
+        Echo(self.0)
+    }
+}
+
+static ECHO_RUNS: Runs = Runs::new();
+
+// Bounded, so that storing a value takes the write lock, which would wait
+// for the outer read.
+#[memo(max_entries = 64)]
+fn echo(n: u32) -> Echo {
+    ECHO_RUNS.hit();
+    Echo(n)
+}
+
+/// Runs `f` on another thread and fails the test if it does not finish in
+/// time, instead of hanging it.
+fn within_seconds<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(catch_unwind(std::panic::AssertUnwindSafe(f)));
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(p)) => std::panic::resume_unwind(p),
+        Err(_) => panic!("deadlocked: still running after {secs} s"),
+    }
+}
+
+#[test]
+fn a_value_whose_clone_calls_its_own_function_does_not_deadlock() {
+    within_seconds(20, || {
+        assert_eq!(echo(1), Echo(1));
+        let runs = ECHO_RUNS.get();
+        for _ in 0..5 {
+            // Hits: each clones `Echo(1)` in the map, and that clone calls
+            // `echo` with a key nobody computed. The inner call runs its body
+            // without caching, as it may not wait for the outer read.
+            assert_eq!(echo(1), Echo(1));
+        }
+        let inner = INNER_CALLS.get();
+        assert!(inner >= 5, "the hits cloned through the map: {inner}");
+        assert_eq!(
+            ECHO_RUNS.get() - runs,
+            inner - 1,
+            "each inner call ran its body once (the first clone ran outside a read)"
+        );
+        // Outside any read, the same kind of call is cached as usual.
+        let before = ECHO_RUNS.get();
+        assert_eq!(echo(5_000), Echo(5_000));
+        assert_eq!(echo(5_000), Echo(5_000));
+        assert_eq!(ECHO_RUNS.get(), before + 1);
+    });
+}
+
+#[derive(Debug)]
+struct Clears(u32);
+
+static ARMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+impl Clone for Clears {
+    fn clone(&self) -> Self {
+        if ARMED.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            clearing_clear();
+        }
+        Clears(self.0)
+    }
+}
+
+#[memo]
+fn clearing(n: u32) -> Clears {
+    Clears(n)
+}
+
+#[test]
+fn clearing_a_cache_from_its_own_value_s_clone_panics_and_wedges_nothing() {
+    within_seconds(20, || {
+        assert_eq!(clearing(2).0, 2);
+        // A hit clones inside the read, and this clone clears.
+        ARMED.store(true, std::sync::atomic::Ordering::SeqCst);
+        let err = catch_unwind(|| clearing(2)).expect_err("the clear inside the read panics");
+        let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(msg.contains("`Clone`") && msg.contains("clearing"), "{msg}");
+        // Nothing is wedged: other threads and later calls carry on.
+        let other = thread::spawn(|| clearing(7).0);
+        assert_eq!(other.join().unwrap(), 7);
+        assert_eq!(clearing(3).0, 3);
+    });
+}

@@ -7,10 +7,15 @@
 
 use parking_lot::Mutex;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicU32, AtomicU64,
+    Ordering::{Relaxed, SeqCst},
+};
 
 static FREE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 static NEXT: Mutex<u32> = Mutex::new(0);
+/// `NEXT`, readable without its mutex: every live index is below it.
+static HIGH: AtomicU32 = AtomicU32::new(0);
 
 struct Index(u32);
 
@@ -29,6 +34,9 @@ thread_local! {
         Index(reused.unwrap_or_else(|| {
             let mut next = NEXT.lock();
             *next += 1;
+            // SeqCst: `store::latch` relies on a writer that read this before
+            // the index existed being seen by the index's first reader.
+            HIGH.store(*next, SeqCst);
             *next - 1
         }))
     };
@@ -53,6 +61,12 @@ fn slow_index() -> u32 {
     let i = INDEX.try_with(|i| i.0).unwrap_or(u32::MAX - 1);
     let _ = CACHED.try_with(|c| c.set(i));
     i
+}
+
+/// An upper bound on every live thread's [`index`].
+#[inline]
+pub(crate) fn indexes() -> u32 {
+    HIGH.load(SeqCst)
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);

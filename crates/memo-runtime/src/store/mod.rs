@@ -2,20 +2,24 @@
 //! single-flight computation, LRU bounds, ttl and counters.
 //!
 //! Locking rules, which are what make recursion and concurrency safe:
-//! * the body never runs under a lock; the map lock is held only to look up,
-//!   claim, land or remove;
+//! * the body never runs under a lock; the map lock (a `latch`) is held only
+//!   to look up, claim, land or remove;
 //! * a hit on a key this thread has seen before takes no lock at all (see
-//!   `front`); other hits take the map's read lock, never its write lock;
-//! * a miss finds its key absent and claims it in one read-locked section
-//!   (see `index` and `alloc`), and lands its value with one CAS on its
-//!   slot's state word, without a lock, unless someone waits for it or the
-//!   cache is bounded or has a ttl;
+//!   `front`); other hits read the map under the latch's read side, which
+//!   as a rule is a pin in this thread's own lane, never the write lock;
+//! * a miss finds its key absent and claims it in one read section (see
+//!   `index` and `alloc`), and lands its value with one CAS on its slot's
+//!   state word, without a lock, unless someone waits for it or the cache
+//!   is bounded or has a ttl;
 //! * waiting for another thread's computation parks on that key's flight
 //!   only, so different keys never wait on each other;
 //! * everything else (waiters, expiry, eviction, removal, growth, clear)
 //!   happens under the write lock, which excludes every reader and claimer
 //!   but not an owner's lock-free landing: code under the write lock changes
-//!   a `PENDING` slot's state by CAS only.
+//!   a `PENDING` slot's state by CAS only;
+//! * a call made inside a read of the same map (from a value's `Clone` or
+//!   `Drop`) may take a value, but never claims, waits or writes: each
+//!   would wait for that read to end. It runs its body uncached instead.
 
 mod alloc;
 mod arena;
@@ -23,6 +27,7 @@ mod async_path;
 mod entry;
 mod front;
 mod index;
+mod latch;
 mod lru;
 
 use crate::info::FnInfo;
@@ -32,8 +37,8 @@ use alloc::Alloc;
 use arena::{Arena, Pos};
 use entry::{now, tag, Flight, Ready, Slot, Value};
 use index::{hash_key, Hint, Index, EMPTY};
+use latch::{Latch, Read, Write};
 use lru::LruIndex;
-use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{
     AtomicU64,
@@ -77,7 +82,7 @@ pub struct Store<V> {
     max_entries: Option<usize>,
     /// The index's hash seed.
     seed: u64,
-    inner: RwLock<Inner<V>>,
+    inner: Latch<Inner<V>>,
     /// Where `inner.index` lives, for prefetching before the lock.
     hint: Hint,
     arena: Arena<V>,
@@ -134,7 +139,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             ttl: opts.ttl,
             max_entries: opts.max_entries,
             seed: index::random_seed(),
-            inner: RwLock::new(Inner {
+            inner: Latch::new(Inner {
                 index: Index::new(16),
                 alloc: Alloc::new(),
                 capacity: 0,
@@ -165,7 +170,10 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     /// The write lock, with the books settled.
-    fn write(&self) -> RwLockWriteGuard<'_, Inner<V>> {
+    fn write(&self) -> Write<'_, Inner<V>> {
+        if self.inner.reading_here() {
+            self.written_while_read();
+        }
         let mut inner = self.inner.write();
         inner.settle();
         inner
@@ -245,6 +253,9 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         mut next: Next<V>,
         compute: impl FnOnce() -> Result<(V, Option<Duration>), X>,
     ) -> Result<V, X> {
+        if self.inner.reading_here() {
+            return self.alone(compute);
+        }
         loop {
             next = match next {
                 Next::Value(v) => return Ok(v),
@@ -259,6 +270,15 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 Next::Write => self.write_step(call, hash, 0),
             }
         }
+    }
+
+    /// Runs `compute` outside the cache. For a call made while this thread
+    /// reads the map (from the `Clone` or `Drop` of one of this function's
+    /// own values), which may take a value but must not claim, wait or
+    /// write: each would wait, forever, for that read to end.
+    #[cold]
+    fn alone<X>(&self, compute: impl FnOnce() -> Result<(V, Option<Duration>), X>) -> Result<V, X> {
+        compute().map(|(v, _)| v)
     }
 
     /// What to do about `call`: take its value, wait for a computation, or
@@ -291,6 +311,11 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         let (pos, slot) = loop {
             let c = ix.ctrl(i);
             if c == EMPTY {
+                if inner.nested() {
+                    // A claim's landing or abandon may need the write lock,
+                    // which would wait for this thread's outer read.
+                    return Next::Write;
+                }
                 let (pos, gen) = match mine {
                     Some(m) => m,
                     None => match self.prepare(&inner.alloc, call, owner) {
@@ -333,7 +358,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     #[inline(always)]
     fn found_read(
         &'static self,
-        inner: RwLockReadGuard<'_, Inner<V>>,
+        inner: Read<'_, Inner<V>>,
         pos: Pos,
         slot: &Slot<V>,
         call: CallKey,
@@ -593,7 +618,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     fn settle<X>(&self, pos: Pos, gen: u64, out: Result<(V, Option<Duration>), X>) -> Result<V, X> {
         match out {
             Ok((v, life)) => {
-                self.land(pos, gen, crate::big_vec::clone_value(&v), life);
+                self.land(pos, gen, &v, life);
                 Ok(v)
             }
             Err(e) => {
@@ -610,13 +635,22 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// Without a lock for the common case: an unbounded cache without ttl,
     /// nobody waiting. Everything else is out of line.
     #[inline(always)]
-    fn land(&self, pos: Pos, gen: u64, value: V, life: Option<Duration>) {
+    fn land(&self, pos: Pos, gen: u64, value: &V, life: Option<Duration>) {
         if !self.untracked(life) {
-            return self.land_slow(pos, gen, Some(value), life);
+            return self.land_slow(pos, gen, Some(crate::big_vec::clone_value(value)), life);
         }
         let slot = self.arena.get(pos);
+        // The copy is made here, straight into the slot: made earlier, it
+        // went through the stack, and reading it back stalled on the stores
+        // of the claim that were still in flight.
         // SAFETY: the owner fills its own pending slot before publishing it.
-        unsafe { slot.put(Value::Inline(Ready::new(value, None, 0))) };
+        unsafe {
+            slot.put(Value::Inline(Ready::new(
+                crate::big_vec::clone_value(value),
+                None,
+                0,
+            )))
+        };
         let (from, to) = (tag::state(gen, tag::PENDING), tag::state(gen, tag::READY));
         if slot
             .state
@@ -783,6 +817,19 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         true
     }
 
+    /// A value's `Clone` or `Drop`, run while this thread reads the map, went
+    /// on to change the map (a clear, say): that would wait for the read.
+    #[cold]
+    fn written_while_read(&self) -> ! {
+        panic!(
+            "the cache of `{}` was changed (cleared, or an entry forgotten) from the `Clone` \
+             or `Drop` of one of its own values, while that value was being read from it. \
+             The change would wait forever for the read to end, so it panics instead. \
+             Make the change after the call that returns the value.",
+            self.info.path()
+        )
+    }
+
     #[cold]
     fn reentered(&self) -> ! {
         panic!(
@@ -872,7 +919,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     pub(crate) fn reset_counters(&self) {
-        let _inner = self.inner.write();
+        let _inner = self.write();
         self.hits.reset();
         self.claims_base.store(self.claims.get(), Relaxed);
         self.evictions.store(0, Relaxed);
