@@ -1,4 +1,4 @@
-//! Where a claim gets its slot: one atomic add under the read lock.
+//! Where a claim gets its slot: one atomic add in a read section of the latch.
 //!
 //! The positions a claimer can take are, in order, the free list from its
 //! end, then never-used positions from `base` on. The `i`th claim since the

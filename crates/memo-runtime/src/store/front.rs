@@ -18,7 +18,7 @@
 //! once, but one held by another key only after that key has gone unused
 //! while `PASSES` other keys asked for the way; a hit resets the count. A hot
 //! key keeps its way; the keys of a wide scan are served by the shared path
-//! (one read lock, no allocation, no reference count).
+//! (one read section, no allocation, no reference count).
 
 use super::entry::Ready;
 use crate::key::CallKey;

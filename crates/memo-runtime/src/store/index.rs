@@ -1,7 +1,7 @@
 //! The store's index: open addressing over a byte of control per bucket
 //! (empty, a tombstone, or a 7-bit hash tag) and a slot position beside it.
 //!
-//! Readers and claimers share it under the map's read lock. A claim takes an
+//! Readers and claimers share it in the map latch.s read sections. A claim takes an
 //! empty control byte by CAS, and always the first empty one on its key's
 //! probe path (never a tombstone), so two claimers of one key meet at one
 //! bucket: one CAS wins, and the other finds the winner's tag there. The
@@ -106,7 +106,7 @@ impl Index {
     }
 
     /// The bucket on `hash`'s probe path whose position `is` accepts, or
-    /// the first empty bucket on it. (Under the read lock, a bucket whose
+    /// the first empty bucket on it. (In a read section, a bucket whose
     /// position is still being written is passed over.)
     pub(crate) fn find(&self, hash: u64, is: impl Fn(Pos) -> bool) -> Result<usize, usize> {
         let t = tag(hash);

@@ -63,7 +63,7 @@ struct Inner<V> {
 }
 
 impl<V> Inner<V> {
-    /// Folds the claims made under the read lock into the books. Every
+    /// Folds the claims made in read sections into the books. Every
     /// write-locked section starts here.
     fn settle(&mut self) {
         self.index.occupied += self.alloc.settle();
@@ -110,7 +110,7 @@ enum Next<V> {
     /// This caller computes the slot at this position, in this generation.
     Compute(Pos, u64),
     /// Only the write lock can settle it: a computation nobody waits on yet,
-    /// an expired value, or no room left to claim under the read lock.
+    /// an expired value, or no room left to claim in a read section.
     Write,
 }
 
@@ -299,7 +299,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         Some(v)
     }
 
-    /// `call`'s entry, under the read lock: a hit is served here (and offered
+    /// `call`'s entry, in a read section: a hit is served here (and offered
     /// to this thread's front), and an absent key is claimed for `owner`.
     #[inline(always)]
     fn read_step(&'static self, call: CallKey, hash: u64, owner: u64) -> Next<V> {
@@ -514,7 +514,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         }
     }
 
-    /// What the read lock could not settle: claim `call` for `owner` (0:
+    /// What a read section could not settle: claim `call` for `owner` (0:
     /// this thread) with room made first, wait for its computation, take its
     /// value, or take over its expired slot. Never [`Next::Write`].
     #[inline(never)]
