@@ -13,9 +13,8 @@ use std::sync::atomic::{
 };
 
 static FREE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
-static NEXT: Mutex<u32> = Mutex::new(0);
-/// `NEXT`, readable without its mutex: every live index is below it.
-static HIGH: AtomicU32 = AtomicU32::new(0);
+/// The next index never handed out: every live index is below it.
+static NEXT: AtomicU32 = AtomicU32::new(0);
 
 struct Index(u32);
 
@@ -31,14 +30,9 @@ impl Drop for Index {
 thread_local! {
     static INDEX: Index = {
         let reused = FREE.lock().pop();
-        Index(reused.unwrap_or_else(|| {
-            let mut next = NEXT.lock();
-            *next += 1;
-            // SeqCst: `store::latch` relies on a writer that read this before
-            // the index existed being seen by the index's first reader.
-            HIGH.store(*next, SeqCst);
-            *next - 1
-        }))
+        // SeqCst: `store::latch` relies on a writer that read `NEXT` before
+        // this index existed being seen by the index's first reader.
+        Index(reused.unwrap_or_else(|| NEXT.fetch_add(1, SeqCst)))
     };
     // A copy without a destructor, for the fast path.
     static CACHED: Cell<u32> = const { Cell::new(u32::MAX) };
@@ -66,7 +60,7 @@ fn slow_index() -> u32 {
 /// An upper bound on every live thread's [`index`].
 #[inline]
 pub(crate) fn indexes() -> u32 {
-    HIGH.load(SeqCst)
+    NEXT.load(SeqCst)
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);

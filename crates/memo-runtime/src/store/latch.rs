@@ -107,7 +107,7 @@ impl<T> Latch<T> {
     /// This thread's lane, pinned, and whether it already was.
     #[inline(always)]
     fn pin(&self) -> Option<(Pin<'_>, bool)> {
-        let lane = self.lanes.get(thread::index() as usize)?;
+        let lane = self.my_lane()?;
         let depth = lane.depth.load(Relaxed);
         if depth != 0 {
             lane.depth.store(depth + 1, Relaxed);
@@ -127,7 +127,7 @@ impl<T> Latch<T> {
         let lock = self.lock.read();
         // The lane is taken too, though no writer can pass the lock, so that
         // `reading_here` knows; only a thread without a lane goes without.
-        let pin = self.lanes.get(thread::index() as usize).map(|lane| {
+        let pin = self.my_lane().map(|lane| {
             lane.depth.store(lane.depth.load(Relaxed) + 1, Relaxed);
             Pin(lane)
         });
@@ -144,9 +144,14 @@ impl<T> Latch<T> {
     /// itself.
     #[inline]
     pub(crate) fn reading_here(&self) -> bool {
-        self.lanes
-            .get(thread::index() as usize)
+        self.my_lane()
             .is_some_and(|lane| lane.depth.load(Relaxed) != 0)
+    }
+
+    /// This thread's lane, unless it has none.
+    #[inline(always)]
+    fn my_lane(&self) -> Option<&Lane> {
+        self.lanes.get(thread::index() as usize)
     }
 
     /// Write access, once every reader has left. Check
