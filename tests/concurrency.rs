@@ -154,6 +154,41 @@ fn when_the_computing_caller_panics_a_waiter_takes_over() {
     assert_eq!(TAKEOVER_RUNS.get(), 2);
 }
 
+static WAITED_RUNS: Runs = Runs::new();
+static WAITED_STARTED: Barrier = Barrier::new(2);
+
+/// The first computation calls itself, but only once a second thread waits
+/// for it: the re-entry finds its key waited on, not just pending.
+#[memo]
+fn waited_self(x: u32) -> u32 {
+    WAITED_RUNS.hit();
+    if WAITED_RUNS.get() == 1 {
+        WAITED_STARTED.wait();
+        thread::sleep(Duration::from_millis(100)); // the waiter parks meanwhile
+        return waited_self(x);
+    }
+    x
+}
+
+#[test]
+fn reentering_a_key_another_thread_waits_for_panics_and_the_waiter_takes_over() {
+    thread::scope(|s| {
+        let owner = s.spawn(|| waited_self(5));
+        WAITED_STARTED.wait();
+        let waiter = s.spawn(|| waited_self(5));
+        let err = owner.join().unwrap_err();
+        let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(
+            msg.contains("waited_self` called itself with the same hashed arguments"),
+            "{msg}"
+        );
+        assert_eq!(waiter.join().unwrap(), 5, "the waiter computed it");
+    });
+    assert_eq!(WAITED_RUNS.get(), 2);
+    assert_eq!(waited_self(5), 5, "and it is cached");
+    assert_eq!(WAITED_RUNS.get(), 2);
+}
+
 struct Pool {
     id: u64,
 }

@@ -1,16 +1,19 @@
-//! Small per-thread indexes, recycled when a thread exits.
+//! What a thread knows about itself: a small index, and the computations it
+//! is inside.
 //!
 //! A live thread's index is unique among live threads, which is what the hit
-//! counters (one exclusive stripe per thread) and the re-entrancy check (who
-//! owns a computation) need. Recycling keeps indexes small in apps that spawn
-//! threads forever.
+//! counters (one exclusive stripe per thread) and the map latch (one lane per
+//! thread) need. Indexes are recycled when a thread exits, which keeps them
+//! small in apps that spawn threads forever.
+//!
+//! The computations a thread is inside are what the re-entrancy check needs:
+//! a call that finds its key being computed by a body this thread is running
+//! would wait for itself. They are kept per thread, not in the slot, so a
+//! slot has no owner to store.
 
 use parking_lot::Mutex;
 use std::cell::Cell;
-use std::sync::atomic::{
-    AtomicU32, AtomicU64,
-    Ordering::{Relaxed, SeqCst},
-};
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 
 static FREE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 /// The next index never handed out: every live index is below it.
@@ -63,51 +66,53 @@ pub(crate) fn indexes() -> u32 {
     NEXT.load(SeqCst)
 }
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
 thread_local! {
-    static ID: Cell<u64> = const { Cell::new(0) };
+    /// The innermost computation this thread is inside right now: the body
+    /// of one of its own misses, or an async body it is polling.
+    static INSIDE: Cell<*const Inside> = const { Cell::new(std::ptr::null()) };
 }
 
-/// An id no other thread ever has, for "who is computing this key".
-#[inline]
-pub(crate) fn id() -> u64 {
-    ID.with(|c| {
-        if c.get() == 0 {
-            c.set(fresh_id());
-        }
-        c.get()
-    })
+/// One computation a thread is inside, linked to the one it is nested in.
+/// It lives on the stack of [`inside`], which unlinks it before returning or
+/// unwinding, so every link reachable from [`INSIDE`] is alive.
+struct Inside {
+    store: usize,
+    pos: u32,
+    outer: *const Inside,
 }
 
-/// An id from the same space as thread ids, for an async computation (which
-/// may move between threads, so a thread can't own it).
-pub(crate) fn fresh_id() -> u64 {
-    NEXT_ID.fetch_add(1, Relaxed)
-}
-
-thread_local! {
-    /// Async computations being polled on this thread right now, innermost
-    /// last. A call that finds its key pending under one of these is the
-    /// computation waiting for itself.
-    static POLLING: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Runs `poll` with `owner` marked as being polled on this thread.
-pub(crate) fn polling<R>(owner: u64, poll: impl FnOnce() -> R) -> R {
-    struct Pop;
-    impl Drop for Pop {
+/// Runs `body`, the computation of the slot at `pos` in the store at
+/// `store`, marked as what this thread is inside. Nothing is allocated: the
+/// mark lives in this call's frame.
+#[inline(always)]
+pub(crate) fn inside<R>(store: usize, pos: u32, body: impl FnOnce() -> R) -> R {
+    struct Leave(*const Inside);
+    impl Drop for Leave {
+        #[inline(always)]
         fn drop(&mut self) {
-            let _ = POLLING.try_with(|p| p.borrow_mut().pop());
+            INSIDE.with(|c| c.set(self.0));
         }
     }
-    POLLING.with(|p| p.borrow_mut().push(owner));
-    let _pop = Pop;
-    poll()
+    let outer = INSIDE.with(Cell::get);
+    let mark = Inside { store, pos, outer };
+    INSIDE.with(|c| c.set(&mark));
+    let _leave = Leave(outer);
+    body()
 }
 
-/// Whether `owner` is this thread, or an async computation this thread is
-/// polling right now: waiting for it would be waiting for ourselves.
-pub(crate) fn is_self(owner: u64) -> bool {
-    owner == id() || POLLING.with(|p| p.borrow().contains(&owner))
+/// Whether this thread is inside the computation of the slot at `pos` in the
+/// store at `store`: waiting for it would be waiting for itself. (A slot
+/// being computed is not reused until its computation ends, which is after
+/// [`inside`] returned, so the position names the computation.)
+#[cold]
+pub(crate) fn is_inside(store: usize, pos: u32) -> bool {
+    let mut at = INSIDE.with(Cell::get);
+    // SAFETY: every mark linked from `INSIDE` is alive (see `Inside`).
+    while let Some(mark) = unsafe { at.as_ref() } {
+        if mark.store == store && mark.pos == pos {
+            return true;
+        }
+        at = mark.outer;
+    }
+    false
 }

@@ -109,6 +109,10 @@ mod tests {
     #[test]
     fn a_small_value_s_slot_is_one_cache_line() {
         assert_eq!(std::mem::size_of::<Slot<u64>>(), 64);
+        // What a `#[memo]` fn returning `u64` stores: the value and its
+        // recorded elements.
+        type Memo = crate::replay::Recorded<u64>;
+        assert_eq!(std::mem::size_of::<Slot<Memo>>(), 64);
         assert_eq!(std::mem::align_of::<Slot<u8>>(), 64);
     }
 

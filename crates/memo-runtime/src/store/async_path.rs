@@ -18,12 +18,9 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         call: CallKey,
         compute: impl Future<Output = Result<(V, Option<Duration>), X>>,
     ) -> Result<V, X> {
-        // A task may move between threads, so it owns a computation under an
-        // id of its own, not its thread's.
-        let me = crate::thread::fresh_id();
         let hash = super::hash_key(self.seed, call);
         let (pos, gen) = loop {
-            match self.step(call, hash, me) {
+            match self.step(call, hash) {
                 Next::Value(v) => return Ok(v),
                 Next::Wait(flight) => {
                     flight.landed().await;
@@ -43,9 +40,11 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             gen,
         };
         let mut compute = pin!(compute);
-        // While the body is polled, a call on this thread that finds this key
-        // pending is the body waiting for itself.
-        let out = poll_fn(|cx| crate::thread::polling(me, || compute.as_mut().poll(cx))).await;
+        // A task may move between threads, so only while its body is polled
+        // is a thread inside it: a call on that thread that finds this key
+        // pending then is the body waiting for itself.
+        let me = self.addr();
+        let out = poll_fn(|cx| crate::thread::inside(me, pos, || compute.as_mut().poll(cx))).await;
         std::mem::forget(guard);
         self.settle(pos, gen, out)
     }

@@ -70,7 +70,9 @@ impl<V> Value<V> {
 }
 
 /// A slot's state word: a generation (which tells this use of the slot from
-/// its earlier and later ones) and one of the tags below.
+/// its earlier and later ones) and one of the tags below. The generation's
+/// low byte is the length byte of the key it was claimed for, which saves the
+/// slot a word of its own.
 pub(crate) mod tag {
     /// Not in use: on the free list, or about to be claimed.
     pub(crate) const FREE: u64 = 0;
@@ -100,29 +102,43 @@ pub(crate) mod tag {
     pub(crate) fn state(gen: u64, tag: u64) -> u64 {
         (gen << BITS) | tag
     }
+
+    /// The generation after `gen`, for a key of length byte `len`. (53 bits
+    /// of use count are never used up.)
+    #[inline(always)]
+    pub(crate) fn next_gen(gen: u64, len: u8) -> u64 {
+        ((gen >> 8) + 1) << 8 | u64::from(len)
+    }
+
+    /// The length byte of the key generation `gen` was claimed for.
+    #[inline(always)]
+    pub(crate) fn key_len(gen: u64) -> u8 {
+        gen as u8
+    }
 }
 
 /// One key's entry, at a stable address (see `arena`).
 ///
 /// Who may touch which field, which is what makes the `unsafe` accessors
 /// sound:
-/// * `key` and `meta` are written by a claimer before the index publishes
-///   the slot, or under the store's write lock; anyone who found the slot
-///   through the index under the map lock, and the owner, read them.
+/// * `key`, and the generation in `state`, are written by a claimer before
+///   the index publishes the slot, or under the store's write lock; anyone
+///   who found the slot through the index under the map lock, and the
+///   owner, read them.
 /// * `value` is written by the owner while the slot is `PENDING`/`WAITED`
 ///   (before it publishes `READY`), or under the write lock; it is read under
 ///   a lock once `READY`, or by the owner. It is `None` unless it holds a
 ///   value.
 ///
-/// A computation's flight, which only a second caller of the key makes, is
-/// kept beside the index, not here: for a small value the slot is then one
+/// Nothing else is kept here: a computation's flight, which only a second
+/// caller of the key makes, sits beside the index, and who computes a key is
+/// known only to the computing thread (see `thread::inside`). For a small
+/// value (a `#[memo]` `u64` with its recording handle) the slot is then one
 /// cache line, which a miss claims and lands in without touching another.
 #[repr(align(64))]
 pub(crate) struct Slot<V> {
     pub(crate) state: AtomicU64,
     key: UnsafeCell<[u64; 2]>,
-    /// The owner's id above the key's length byte.
-    meta: UnsafeCell<u64>,
     value: UnsafeCell<Option<Value<V>>>,
 }
 
@@ -138,7 +154,6 @@ impl<V> Slot<V> {
         Slot {
             state: AtomicU64::new(tag::state(0, tag::FREE)),
             key: UnsafeCell::new([0; 2]),
-            meta: UnsafeCell::new(0),
             value: UnsafeCell::new(None),
         }
     }
@@ -146,26 +161,21 @@ impl<V> Slot<V> {
     /// SAFETY: see the field rules.
     #[inline(always)]
     pub(crate) unsafe fn key(&self) -> CallKey {
-        CallKey::from_parts(*self.key.get(), *self.meta.get() as u8)
+        let gen = tag::gen(self.state.load(Ordering::Relaxed));
+        CallKey::from_parts(*self.key.get(), tag::key_len(gen))
     }
 
-    /// SAFETY: see the field rules.
+    /// Readies a slot that holds no value for a computation of `key`, under
+    /// the next generation, which it returns. SAFETY: the caller holds the
+    /// slot unpublished, or the write lock.
     #[inline(always)]
-    pub(crate) unsafe fn owner(&self) -> u64 {
-        *self.meta.get() >> 8
-    }
-
-    /// Readies a free slot for a computation of `key` by `owner`, under
-    /// generation `gen`. SAFETY: the caller holds the slot unpublished, or the
-    /// write lock.
-    #[inline(always)]
-    pub(crate) unsafe fn claim(&self, key: CallKey, owner: u64, gen: u64) {
+    pub(crate) unsafe fn claim(&self, key: CallKey) -> u64 {
         let (words, len) = key.parts();
+        let gen = tag::next_gen(tag::gen(self.state.load(Ordering::Relaxed)), len);
         *self.key.get() = words;
-        // Ids come from a counter: 56 bits are never used up.
-        *self.meta.get() = owner << 8 | u64::from(len);
         self.state
             .store(tag::state(gen, tag::PENDING), Ordering::Relaxed);
+        gen
     }
 
     /// The value of a `READY` slot. SAFETY: see the field rules.

@@ -114,17 +114,6 @@ enum Next<V> {
     Write,
 }
 
-/// `owner`, or this thread's id for 0 (which calls pass to mean "this
-/// thread", so that a hit never reads the id).
-#[inline(always)]
-fn owner_or_me(owner: u64) -> u64 {
-    if owner == 0 {
-        crate::thread::id()
-    } else {
-        owner
-    }
-}
-
 /// `+= n` for a counter only written under the write lock.
 #[inline]
 fn add(c: &AtomicU64, n: u64) {
@@ -236,7 +225,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     ) -> Result<V, X> {
         let hash = hash_key(self.seed, call);
         self.hint.prefetch(hash);
-        match self.read_step(call, hash, 0) {
+        match self.read_step(call, hash) {
             Next::Value(v) => Ok(v),
             Next::Compute(pos, gen) => self.compute(pos, gen, compute),
             next => self.get_or_try_locked(call, hash, next, compute),
@@ -265,9 +254,9 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                     if let Some(v) = self.waited(&flight) {
                         return Ok(v);
                     }
-                    self.step(call, hash, 0)
+                    self.step(call, hash)
                 }
-                Next::Write => self.write_step(call, hash, 0),
+                Next::Write => self.write_step(call, hash),
             }
         }
     }
@@ -282,10 +271,10 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     /// What to do about `call`: take its value, wait for a computation, or
-    /// compute it as `owner` (0: this thread). Never [`Next::Write`].
-    fn step(&'static self, call: CallKey, hash: u64, owner: u64) -> Next<V> {
-        match self.read_step(call, hash, owner) {
-            Next::Write => self.write_step(call, hash, owner),
+    /// compute it. Never [`Next::Write`].
+    fn step(&'static self, call: CallKey, hash: u64) -> Next<V> {
+        match self.read_step(call, hash) {
+            Next::Write => self.write_step(call, hash),
             next => next,
         }
     }
@@ -300,9 +289,9 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     /// `call`'s entry, in a read section: a hit is served here (and offered
-    /// to this thread's front), and an absent key is claimed for `owner`.
+    /// to this thread's front), and an absent key is claimed.
     #[inline(always)]
-    fn read_step(&'static self, call: CallKey, hash: u64, owner: u64) -> Next<V> {
+    fn read_step(&'static self, call: CallKey, hash: u64) -> Next<V> {
         let inner = self.inner.read();
         let ix = &inner.index;
         let tag = index::tag(hash);
@@ -318,7 +307,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 }
                 let (pos, gen) = match mine {
                     Some(m) => m,
-                    None => match self.prepare(&inner.alloc, call, owner) {
+                    None => match self.prepare(&inner.alloc, call) {
                         Some(m) => *mine.insert(m),
                         None => return Next::Write,
                     },
@@ -386,33 +375,29 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 Next::Value(v)
             }
             tag::WAITED => {
-                // SAFETY: a computation's owner and flight, under the lock.
-                self.check_reentry(unsafe { slot.owner() });
+                self.check_reentry(pos);
                 match inner.flights.get(&pos) {
                     Some(f) => Next::Wait(Arc::clone(f)),
                     None => Next::Write,
                 }
             }
             tag::PENDING => {
-                // SAFETY: as above.
-                self.check_reentry(unsafe { slot.owner() });
+                self.check_reentry(pos);
                 Next::Write
             }
             _ => Next::Write,
         }
     }
 
-    /// Takes a position and readies its slot for a claim of `call` by
-    /// `owner` (0: this thread). The slot is not published until its bucket
-    /// is claimed.
+    /// Takes a position and readies its slot for a claim of `call`. The slot
+    /// is not published until its bucket is claimed.
     #[inline(always)]
-    fn prepare(&self, alloc: &Alloc, call: CallKey, owner: u64) -> Option<(Pos, u64)> {
+    fn prepare(&self, alloc: &Alloc, call: CallKey) -> Option<(Pos, u64)> {
         let pos = alloc.take()?;
         let slot = self.arena.get(pos);
         arena::prefetch_after(slot);
-        let gen = tag::gen(slot.state.load(Relaxed)) + 1;
         // SAFETY: a position just taken is this caller's alone.
-        unsafe { slot.claim(call, owner_or_me(owner), gen) };
+        let gen = unsafe { slot.claim(call) };
         Some((pos, gen))
     }
 
@@ -432,8 +417,10 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         alloc.give_back(pos);
     }
 
-    fn check_reentry(&self, owner: u64) {
-        if crate::thread::is_self(owner) {
+    /// Panics if the computation of the slot at `pos` is one this thread is
+    /// inside: waiting for it would be waiting for itself.
+    fn check_reentry(&'static self, pos: Pos) {
+        if crate::thread::is_inside(self.addr(), pos) {
             self.reentered();
         }
     }
@@ -514,15 +501,14 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         }
     }
 
-    /// What a read section could not settle: claim `call` for `owner` (0:
-    /// this thread) with room made first, wait for its computation, take its
-    /// value, or take over its expired slot. Never [`Next::Write`].
+    /// What a read section could not settle: claim `call` with room made
+    /// first, wait for its computation, take its value, or take over its
+    /// expired slot. Never [`Next::Write`].
     #[inline(never)]
-    fn write_step(&'static self, call: CallKey, hash: u64, owner: u64) -> Next<V> {
+    fn write_step(&'static self, call: CallKey, hash: u64) -> Next<V> {
         let mut inner = self.write();
-        let owner = owner_or_me(owner);
         let mut i = match self.probe(&inner.index, call, hash) {
-            Ok(pos) => return self.write_found(&mut inner, pos, call, owner),
+            Ok(pos) => return self.write_found(&mut inner, pos, call),
             Err(i) => i,
         };
         if !inner.alloc.can_take() {
@@ -533,7 +519,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 Ok(_) => unreachable!("absent a moment ago, under the write lock"),
             };
         }
-        let Some((pos, gen)) = self.prepare(&inner.alloc, call, owner) else {
+        let Some((pos, gen)) = self.prepare(&inner.alloc, call) else {
             unreachable!("room was just made")
         };
         let claimed = inner.index.claim(i, index::tag(hash), pos);
@@ -543,20 +529,13 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     /// [`write_step`](Self::write_step) for a key that has a slot.
-    fn write_found(
-        &'static self,
-        inner: &mut Inner<V>,
-        pos: Pos,
-        call: CallKey,
-        owner: u64,
-    ) -> Next<V> {
+    fn write_found(&'static self, inner: &mut Inner<V>, pos: Pos, call: CallKey) -> Next<V> {
         let slot = self.arena.get(pos);
         let mut st = slot.state.load(Acquire);
         loop {
             match tag::of(st) {
                 tag::PENDING | tag::WAITED => {
-                    // SAFETY: a computation's owner, under the write lock.
-                    self.check_reentry(unsafe { slot.owner() });
+                    self.check_reentry(pos);
                     if let Some(f) = inner.flights.get(&pos) {
                         return Next::Wait(Arc::clone(f));
                     }
@@ -580,9 +559,8 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                     }
                     // Expired: its slot is taken over by a new computation.
                     *value = None;
-                    let gen = tag::gen(st) + 1;
                     // SAFETY: under the write lock.
-                    unsafe { slot.claim(call, owner, gen) };
+                    let gen = unsafe { slot.claim(call) };
                     add(&self.removed, 1);
                     add(&self.removals, 1);
                     add(&self.evictions, 1);
@@ -607,7 +585,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             pos,
             gen,
         };
-        let out = compute();
+        let out = crate::thread::inside(self.addr(), pos, compute);
         std::mem::forget(guard);
         self.settle(pos, gen, out)
     }
