@@ -506,3 +506,26 @@ fn clearing_a_cache_from_its_own_value_s_clone_panics_and_wedges_nothing() {
         assert_eq!(clearing(3).0, 3);
     });
 }
+
+#[memo]
+fn counted(x: u32) -> u32 {
+    x
+}
+
+/// Threads come and go, and their indexes (and hit-counter stripes) are
+/// handed to the next ones; every hit is still counted once.
+#[test]
+fn hits_are_counted_exactly_across_threads_that_come_and_go() {
+    assert_eq!(counted(1), 1);
+    for _ in 0..40 {
+        thread::spawn(|| {
+            for _ in 0..3 {
+                assert_eq!(counted(1), 1);
+            }
+        })
+        .join()
+        .unwrap();
+    }
+    let s = counted_stats();
+    assert_eq!((s.misses, s.hits), (1, 120));
+}

@@ -37,6 +37,15 @@ impl Striped {
         }
     }
 
+    /// This thread's own stripe, if it has one (see [`bump_mine`]): a
+    /// per-thread cache of look-ups can keep it and skip the thread-local
+    /// read on every bump.
+    #[inline]
+    pub(crate) fn mine(&'static self) -> Option<&'static AtomicU64> {
+        let i = crate::thread::index() as usize;
+        self.stripes.get(i).map(|s| &s.0)
+    }
+
     pub(crate) fn get(&self) -> u64 {
         self.stripes.iter().map(|s| s.0.load(Relaxed)).sum()
     }
@@ -46,6 +55,13 @@ impl Striped {
             s.0.store(0, Relaxed);
         }
     }
+}
+
+/// Bumps a stripe [`Striped::mine`] gave this thread.
+#[inline(always)]
+pub(crate) fn bump_mine(stripe: &AtomicU64) {
+    // Only this thread writes it (see `Striped::bump`).
+    stripe.store(stripe.load(Relaxed) + 1, Relaxed);
 }
 
 /// What a cached function's cache has done so far.

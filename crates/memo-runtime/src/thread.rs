@@ -26,6 +26,7 @@ impl Drop for Index {
         // Anything this thread still runs during teardown must not use the
         // index once another thread may have it.
         let _ = CACHED.try_with(|c| c.set(u32::MAX - 1));
+        crate::store::forget_stripes();
         FREE.lock().push(self.0);
     }
 }

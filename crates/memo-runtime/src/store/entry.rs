@@ -37,7 +37,7 @@ impl<V> Ready<V> {
     /// Not expired (a value without ttl never is).
     #[inline(always)]
     pub(crate) fn is_fresh(&self) -> bool {
-        self.expires == 0 || now() < self.expires
+        self.expires == 0 || before(self.expires)
     }
 }
 
@@ -303,6 +303,14 @@ impl<V> Future for Landed<'_, V> {
         }
         Poll::Pending
     }
+}
+
+/// Whether `expires` is still ahead. Out of line, so that a hit on a value
+/// without ttl keeps nothing live across the clock's call.
+#[cold]
+#[inline(never)]
+fn before(expires: u64) -> bool {
+    now() < expires
 }
 
 /// Monotonic nanoseconds since the first call, never 0.

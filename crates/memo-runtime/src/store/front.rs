@@ -49,6 +49,8 @@ struct Way {
     _keep: Arc<dyn Send + Sync>,
     /// Calls for other keys since this way's key was last hit.
     passes: Cell<u8>,
+    /// This thread's stripe of the store's hit counter, if it has its own.
+    hits: Option<&'static AtomicU64>,
 }
 
 impl Way {
@@ -63,10 +65,22 @@ struct Front {
     ways: RefCell<[Option<Way>; WAYS]>,
 }
 
+impl Drop for Front {
+    fn drop(&mut self) {
+        // Before the ways (and the values they hold) go: a value's `Drop`
+        // that makes a cached call must find no front.
+        HERE.with(|h| h.set(std::ptr::null()));
+    }
+}
+
 thread_local! {
     static FRONT: Front = const {
         Front { seen: Cell::new(0), ways: RefCell::new([const { None }; WAYS]) }
     };
+    /// `FRONT`'s address while it lives, null before its first use and once
+    /// its destructor ran. A hit reads this instead of `FRONT`, whose every
+    /// access checks whether its destructor is registered yet.
+    static HERE: Cell<*const Front> = const { Cell::new(std::ptr::null()) };
     /// Whether this thread's last front miss would let its key take the way
     /// (decided where the way was already at hand; read by [`admits`]).
     static ADMIT: Cell<bool> = const { Cell::new(true) };
@@ -79,7 +93,8 @@ fn way(store: usize, key: CallKey) -> usize {
 }
 
 /// Runs `hit` on this thread's entry for `(store, key)`, if it has a current
-/// one.
+/// one; with what it returns comes the thread's stripe of the store's hit
+/// counter, if the way keeps one.
 ///
 /// `store` must be the address of the one `Store<V>` that inserts under it.
 #[inline(always)]
@@ -87,15 +102,13 @@ pub(crate) fn lookup<V: 'static, R>(
     store: usize,
     key: CallKey,
     hit: impl FnOnce(&Ready<V>) -> Option<R>,
-) -> Option<R> {
-    // Only the address comes out of `try_with`: with the whole look-up in
-    // its closure, `try_with` became one large function shared by every
-    // cached fn of a value type, which the compiler stopped inlining once a
-    // program had three of them (a hit went from 6 to 8 ns).
-    let f = FRONT.try_with(|f| f as *const Front).ok()?;
-    // SAFETY: this thread's `FRONT` lives until its destructor runs, and that
-    // can't happen while this call is on the thread's stack (a call made
-    // from inside that destructor gets `Err` from `try_with` above).
+) -> Option<(R, Option<&'static AtomicU64>)> {
+    let mut f = HERE.with(Cell::get);
+    if f.is_null() {
+        f = first_use()?;
+    }
+    // SAFETY: `HERE` is this thread's `FRONT` until its destructor starts,
+    // and that can't happen while this call is on the thread's stack.
     let f = unsafe { &*f };
     let clears = CLEARS.load(Relaxed);
     if clears != f.seen.get() {
@@ -110,13 +123,28 @@ pub(crate) fn lookup<V: 'static, R>(
         passed(at);
         return None;
     };
-    if w.passes.get() != 0 {
-        w.passes.set(0);
-    }
+    // Unconditionally: the line is this thread's alone, and a branch costs
+    // more than the store.
+    w.passes.set(0);
     // SAFETY: `w.entry` points into `w._keep`, alive while `ways` is
     // borrowed, and ways under `store` are only ever filled by the
     // `Store<V>` at that address, with a `Ready<V>`.
-    hit(unsafe { &*w.entry.cast::<Ready<V>>() })
+    let out = hit(unsafe { &*w.entry.cast::<Ready<V>>() })?;
+    Some((out, w.hits))
+}
+
+/// `FRONT`, made and registered for destruction, unless it is gone (the
+/// thread is exiting).
+#[cold]
+#[inline(never)]
+fn first_use() -> Option<*const Front> {
+    // Only the address comes out of `try_with`: with the whole look-up in
+    // its closure, `try_with` became one large function shared by every
+    // cached fn of a value type, which the compiler stopped inlining once a
+    // program had three of them (a hit went from 6 to 8 ns).
+    let f = FRONT.try_with(|f| f as *const Front).ok()?;
+    HERE.with(|h| h.set(f));
+    Some(f)
 }
 
 #[cold]
@@ -146,6 +174,20 @@ fn passed(at: &Option<Way>) {
     let _ = ADMIT.try_with(|a| a.set(admit));
 }
 
+/// Stops this thread's ways from bumping its own stripes: its index, and so
+/// its stripes, are about to go to another thread. (Called while the thread
+/// exits; a cached call made after that, from some other thread-local's
+/// destructor, may still hit its front.)
+pub(crate) fn forget_stripes() {
+    let _ = FRONT.try_with(|f| {
+        if let Ok(mut ways) = f.ways.try_borrow_mut() {
+            for w in ways.iter_mut().flatten() {
+                w.hits = None;
+            }
+        }
+    });
+}
+
 /// Whether the key of this thread's last front miss, just hit through the
 /// shared path, should take its way in the front (see the module notes).
 #[inline]
@@ -153,14 +195,16 @@ pub(crate) fn admits() -> bool {
     ADMIT.try_with(Cell::get).unwrap_or(false)
 }
 
-/// Remembers `entry` for this thread's next hit on `(store, key)`. Call with
-/// the store's map lock held, `version` read under it.
+/// Remembers `entry` for this thread's next hit on `(store, key)`, and
+/// `hits`, this thread's own stripe of the store's hit counter. Call with the
+/// store's map lock held, `version` read under it.
 pub(crate) fn insert<V: Send + Sync + 'static>(
     store: usize,
     removals: &'static AtomicU64,
     version: u64,
     key: CallKey,
     entry: &Arc<Ready<V>>,
+    hits: Option<&'static AtomicU64>,
 ) {
     let _ = FRONT.try_with(|f| {
         if let Ok(mut ways) = f.ways.try_borrow_mut() {
@@ -172,6 +216,7 @@ pub(crate) fn insert<V: Send + Sync + 'static>(
                 entry: Arc::as_ptr(entry).cast(),
                 _keep: Arc::clone(entry) as Arc<dyn Send + Sync>,
                 passes: Cell::new(0),
+                hits,
             });
         }
     });
@@ -194,7 +239,7 @@ mod tests {
     }
 
     fn hit(store: usize, k: CallKey) -> Option<u32> {
-        lookup(store, k, |r: &Ready<u32>| Some(r.value))
+        lookup(store, k, |r: &Ready<u32>| Some(r.value)).map(|(v, _)| v)
     }
 
     #[test]
@@ -205,7 +250,7 @@ mod tests {
 
         assert_eq!(hit(store, a), None);
         assert!(admits(), "a free way is taken at once");
-        insert(store, removals, 0, a, &entry);
+        insert(store, removals, 0, a, &entry, None);
         assert_eq!(hit(store, a), Some(70));
 
         let b = rival(store, a);

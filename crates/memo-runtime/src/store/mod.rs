@@ -36,6 +36,7 @@ use crate::stats::{Stats, Striped};
 use alloc::Alloc;
 use arena::{Arena, Pos};
 use entry::{now, tag, Flight, Ready, Slot, Value};
+pub(crate) use front::forget_stripes;
 use index::{hash_key, Hint, Index, EMPTY};
 use latch::{Latch, Read, Write};
 use lru::LruIndex;
@@ -184,8 +185,11 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// so before it makes any future, so a hit moves no future state around.
     #[inline(always)]
     pub fn hit_now(&'static self, key: CallKey) -> Option<V> {
-        let v = front::lookup(self.addr(), key, |r: &Ready<V>| self.hit(r))?;
-        self.hits.bump();
+        let (v, mine) = front::lookup(self.addr(), key, |r: &Ready<V>| self.hit(r))?;
+        match mine {
+            Some(stripe) => crate::stats::bump_mine(stripe),
+            None => self.hits.bump(),
+        }
         Some(v)
     }
 
@@ -459,6 +463,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             self.removals.load(Relaxed),
             call,
             r,
+            self.hits.mine(),
         );
     }
 
