@@ -19,7 +19,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         compute: impl Future<Output = Result<(V, Option<Duration>), X>>,
     ) -> Result<V, X> {
         let hash = super::hash_key(self.seed, call);
-        let (pos, gen) = loop {
+        let claim = loop {
             match self.step(call, hash) {
                 Next::Value(v) => return Ok(v),
                 Next::Wait(flight) => {
@@ -28,7 +28,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                         return Ok(v);
                     }
                 }
-                Next::Compute(pos, gen) => break (pos, gen),
+                Next::Compute(c) => break c,
                 Next::Write => unreachable!("`step` settles what needs the write lock"),
             }
         };
@@ -36,16 +36,17 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         // or the body panics: the slot goes and waiters look again.
         let guard = Abandon {
             store: self,
-            pos,
-            gen,
+            pos: claim.pos,
+            gen: claim.gen,
         };
         let mut compute = pin!(compute);
         // A task may move between threads, so only while its body is polled
         // is a thread inside it: a call on that thread that finds this key
         // pending then is the body waiting for itself.
         let me = self.addr();
-        let out = poll_fn(|cx| crate::thread::inside(me, pos, || compute.as_mut().poll(cx))).await;
+        let out =
+            poll_fn(|cx| crate::thread::inside(me, claim.pos, || compute.as_mut().poll(cx))).await;
         std::mem::forget(guard);
-        self.settle(pos, gen, out)
+        self.settle(claim, out)
     }
 }

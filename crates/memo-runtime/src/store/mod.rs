@@ -104,16 +104,32 @@ pub struct Store<V> {
 }
 
 /// What a caller does next.
-enum Next<V> {
+enum Next<V: 'static> {
     /// A value (its hit already counted).
     Value(V),
     Wait(Arc<Flight<V>>),
-    /// This caller computes the slot at this position, in this generation.
-    Compute(Pos, u64),
+    /// This caller computes this claim's slot.
+    Compute(Claim<V>),
     /// Only the write lock can settle it: a computation nobody waits on yet,
     /// an expired value, or no room left to claim in a read section.
     Write,
 }
+
+/// A computation its caller owns: the slot's position and generation, and
+/// the slot itself, so that the landing need not find it again.
+struct Claim<V: 'static> {
+    pos: Pos,
+    gen: u64,
+    slot: &'static Slot<V>,
+}
+
+impl<V> Clone for Claim<V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V> Copy for Claim<V> {}
 
 /// `+= n` for a counter only written under the write lock.
 #[inline]
@@ -231,7 +247,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         self.hint.prefetch(hash);
         match self.read_step(call, hash) {
             Next::Value(v) => Ok(v),
-            Next::Compute(pos, gen) => self.compute(pos, gen, compute),
+            Next::Compute(c) => self.compute(c, compute),
             next => self.get_or_try_locked(call, hash, next, compute),
         }
     }
@@ -252,7 +268,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         loop {
             next = match next {
                 Next::Value(v) => return Ok(v),
-                Next::Compute(pos, gen) => return self.compute(pos, gen, compute),
+                Next::Compute(c) => return self.compute(c, compute),
                 Next::Wait(flight) => {
                     flight.wait();
                     if let Some(v) = self.waited(&flight) {
@@ -309,16 +325,16 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                     // which would wait for this thread's outer read.
                     return Next::Write;
                 }
-                let (pos, gen) = match mine {
+                let claim = match mine {
                     Some(m) => m,
                     None => match self.prepare(&inner.alloc, call) {
                         Some(m) => *mine.insert(m),
                         None => return Next::Write,
                     },
                 };
-                if ix.claim(i, tag, pos).is_ok() {
+                if ix.claim(i, tag, claim.pos).is_ok() {
                     self.claims.bump();
-                    return Next::Compute(pos, gen);
+                    return Next::Compute(claim);
                 }
                 continue; // filled meanwhile: look at what is there now
             }
@@ -342,7 +358,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     #[cold]
-    fn defer(&self, alloc: &Alloc, mine: Option<(Pos, u64)>) -> Next<V> {
+    fn defer(&self, alloc: &Alloc, mine: Option<Claim<V>>) -> Next<V> {
         self.unprepare(alloc, mine);
         Next::Write
     }
@@ -396,21 +412,21 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// Takes a position and readies its slot for a claim of `call`. The slot
     /// is not published until its bucket is claimed.
     #[inline(always)]
-    fn prepare(&self, alloc: &Alloc, call: CallKey) -> Option<(Pos, u64)> {
+    fn prepare(&'static self, alloc: &Alloc, call: CallKey) -> Option<Claim<V>> {
         let pos = alloc.take()?;
         let slot = self.arena.get(pos);
         arena::prefetch_after(slot);
         // SAFETY: a position just taken is this caller's alone.
         let gen = unsafe { slot.claim(call) };
-        Some((pos, gen))
+        Some(Claim { pos, gen, slot })
     }
 
     /// Undoes [`prepare`](Self::prepare), if it was done, for a claim that
     /// did not happen.
     #[inline(always)]
-    fn unprepare(&self, alloc: &Alloc, mine: Option<(Pos, u64)>) {
-        if let Some((pos, gen)) = mine {
-            self.give_back(alloc, pos, gen);
+    fn unprepare(&self, alloc: &Alloc, mine: Option<Claim<V>>) {
+        if let Some(c) = mine {
+            self.give_back(alloc, c.pos, c.gen);
         }
     }
 
@@ -524,13 +540,13 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 Ok(_) => unreachable!("absent a moment ago, under the write lock"),
             };
         }
-        let Some((pos, gen)) = self.prepare(&inner.alloc, call) else {
+        let Some(claim) = self.prepare(&inner.alloc, call) else {
             unreachable!("room was just made")
         };
-        let claimed = inner.index.claim(i, index::tag(hash), pos);
+        let claimed = inner.index.claim(i, index::tag(hash), claim.pos);
         debug_assert!(claimed.is_ok(), "nobody else claims under the write lock");
         self.claims.bump();
-        Next::Compute(pos, gen)
+        Next::Compute(claim)
     }
 
     /// [`write_step`](Self::write_step) for a key that has a slot.
@@ -570,7 +586,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                     add(&self.removals, 1);
                     add(&self.evictions, 1);
                     self.claims.bump();
-                    return Next::Compute(pos, gen);
+                    return Next::Compute(Claim { pos, gen, slot });
                 }
                 _ => unreachable!("an indexed slot is pending or ready"),
             }
@@ -580,32 +596,31 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     #[inline(always)]
     fn compute<X>(
         &'static self,
-        pos: Pos,
-        gen: u64,
+        claim: Claim<V>,
         compute: impl FnOnce() -> Result<(V, Option<Duration>), X>,
     ) -> Result<V, X> {
         // Dropped without being disarmed when `compute` panics.
         let guard = Abandon {
             store: self,
-            pos,
-            gen,
+            pos: claim.pos,
+            gen: claim.gen,
         };
-        let out = crate::thread::inside(self.addr(), pos, compute);
+        let out = crate::thread::inside(self.addr(), claim.pos, compute);
         std::mem::forget(guard);
-        self.settle(pos, gen, out)
+        self.settle(claim, out)
     }
 
     /// Stores what a computation produced (or drops its slot) and hands it
     /// to its caller.
     #[inline(always)]
-    fn settle<X>(&self, pos: Pos, gen: u64, out: Result<(V, Option<Duration>), X>) -> Result<V, X> {
+    fn settle<X>(&self, claim: Claim<V>, out: Result<(V, Option<Duration>), X>) -> Result<V, X> {
         match out {
             Ok((v, life)) => {
-                self.land(pos, gen, &v, life);
+                self.land(claim, &v, life);
                 Ok(v)
             }
             Err(e) => {
-                self.abandon(pos, gen);
+                self.abandon(claim.pos, claim.gen);
                 Err(e)
             }
         }
@@ -618,11 +633,11 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// Without a lock for the common case: an unbounded cache without ttl,
     /// nobody waiting. Everything else is out of line.
     #[inline(always)]
-    fn land(&self, pos: Pos, gen: u64, value: &V, life: Option<Duration>) {
+    fn land(&self, claim: Claim<V>, value: &V, life: Option<Duration>) {
+        let Claim { pos, gen, slot } = claim;
         if !self.untracked(life) {
             return self.land_slow(pos, gen, Some(crate::big_vec::clone_value(value)), life);
         }
-        let slot = self.arena.get(pos);
         // The copy is made here, straight into the slot: made earlier, it
         // went through the stack, and reading it back stalled on the stores
         // of the claim that were still in flight.
