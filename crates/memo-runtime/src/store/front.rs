@@ -181,13 +181,17 @@ fn passed(at: &Option<Way>) {
 /// exits; a cached call made after that, from some other thread-local's
 /// destructor, may still hit its front.)
 pub(crate) fn forget_stripes() {
-    let _ = FRONT.try_with(|f| {
-        if let Ok(mut ways) = f.ways.try_borrow_mut() {
-            for w in ways.iter_mut().flatten() {
-                w.hits = None;
-            }
+    // Through `HERE`, not `FRONT`: a thread that never used its front must
+    // not make one while it exits.
+    // SAFETY: as in `lookup`.
+    let Some(f) = (unsafe { HERE.with(Cell::get).as_ref() }) else {
+        return;
+    };
+    if let Ok(mut ways) = f.ways.try_borrow_mut() {
+        for w in ways.iter_mut().flatten() {
+            w.hits = None;
         }
-    });
+    }
 }
 
 /// Whether the key of this thread's last front miss, just hit through the
