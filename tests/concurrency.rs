@@ -5,6 +5,7 @@
 use memo_runtime::{memo, singleton};
 use memo_suite::Runs;
 use std::panic::catch_unwind;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 use std::thread;
@@ -350,12 +351,11 @@ fn a_storm_of_calls_clears_errors_and_panics_ends_with_every_caller_answered() {
 }
 
 const RACED_KEYS: usize = 20_000;
-static RACED_RUNS: [std::sync::atomic::AtomicU32; RACED_KEYS] =
-    [const { std::sync::atomic::AtomicU32::new(0) }; RACED_KEYS];
+static RACED_RUNS: [AtomicU32; RACED_KEYS] = [const { AtomicU32::new(0) }; RACED_KEYS];
 
 #[memo]
 fn raced(x: usize) -> usize {
-    RACED_RUNS[x].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    RACED_RUNS[x].fetch_add(1, Ordering::Relaxed);
     x + 1
 }
 
@@ -377,7 +377,7 @@ fn threads_racing_to_claim_the_same_fresh_keys_compute_each_once() {
         }
     });
     let twice: Vec<usize> = (0..RACED_KEYS)
-        .filter(|&x| RACED_RUNS[x].load(std::sync::atomic::Ordering::Relaxed) != 1)
+        .filter(|&x| RACED_RUNS[x].load(Ordering::Relaxed) != 1)
         .collect();
     assert!(twice.is_empty(), "bodies ran other than once for {twice:?}");
     let s = raced_stats();
@@ -387,7 +387,7 @@ fn threads_racing_to_claim_the_same_fresh_keys_compute_each_once() {
     assert_eq!(raced_stats().entries, 0);
     assert_eq!(raced(7), 8);
     assert_eq!(
-        RACED_RUNS[7].load(std::sync::atomic::Ordering::Relaxed),
+        RACED_RUNS[7].load(Ordering::Relaxed),
         2,
         "a clear drops the value"
     );
@@ -475,11 +475,11 @@ fn a_value_whose_clone_calls_its_own_function_does_not_deadlock() {
 #[derive(Debug)]
 struct Clears(u32);
 
-static ARMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static ARMED: AtomicBool = AtomicBool::new(false);
 
 impl Clone for Clears {
     fn clone(&self) -> Self {
-        if ARMED.swap(false, std::sync::atomic::Ordering::SeqCst) {
+        if ARMED.swap(false, Ordering::SeqCst) {
             clearing_clear();
         }
         Clears(self.0)
@@ -496,7 +496,7 @@ fn clearing_a_cache_from_its_own_value_s_clone_panics_and_wedges_nothing() {
     within_seconds(20, || {
         assert_eq!(clearing(2).0, 2);
         // A hit clones inside the read, and this clone clears.
-        ARMED.store(true, std::sync::atomic::Ordering::SeqCst);
+        ARMED.store(true, Ordering::SeqCst);
         let err = catch_unwind(|| clearing(2)).expect_err("the clear inside the read panics");
         let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
         assert!(msg.contains("`Clone`") && msg.contains("clearing"), "{msg}");

@@ -28,10 +28,7 @@ impl Striped {
     pub(crate) fn bump(&self) {
         let i = crate::thread::index() as usize;
         if i < STRIPES {
-            // Only this thread writes this stripe, so a plain store cannot lose counts
-            // and costs no atomic read-modify-write on the hit path.
-            let s = &self.stripes[i].0;
-            s.store(s.load(Relaxed) + 1, Relaxed);
+            bump_mine(&self.stripes[i].0);
         } else {
             self.stripes[i % STRIPES].0.fetch_add(1, Relaxed);
         }
@@ -57,10 +54,11 @@ impl Striped {
     }
 }
 
-/// Bumps a stripe [`Striped::mine`] gave this thread.
+/// Bumps this thread's own stripe (one [`Striped::mine`] gave it).
 #[inline(always)]
 pub(crate) fn bump_mine(stripe: &AtomicU64) {
-    // Only this thread writes it (see `Striped::bump`).
+    // Only this thread writes this stripe, so a plain store cannot lose counts
+    // and costs no atomic read-modify-write on the hit path.
     stripe.store(stripe.load(Relaxed) + 1, Relaxed);
 }
 

@@ -1,10 +1,10 @@
 //! The store's index: open addressing over a byte of control per bucket
 //! (empty, a tombstone, or a 7-bit hash tag) and a slot position beside it.
 //!
-//! Readers and claimers share it in the map latch.s read sections. A claim takes an
-//! empty control byte by CAS, and always the first empty one on its key's
-//! probe path (never a tombstone), so two claimers of one key meet at one
-//! bucket: one CAS wins, and the other finds the winner's tag there. The
+//! Readers and claimers share it in the map latch's read sections. A claim
+//! takes an empty control byte by CAS, and always the first empty one on its
+//! key's probe path (never a tombstone), so two claimers of one key meet at
+//! one bucket: one CAS wins, and the other finds the winner's tag there. The
 //! winner then writes its position; a reader that finds a tag whose position
 //! is not written yet hands the call to the write lock, which waits for the
 //! claimer to leave. Removal, growth and clear happen under the write lock,
