@@ -529,3 +529,44 @@ fn hits_are_counted_exactly_across_threads_that_come_and_go() {
     let s = counted_stats();
     assert_eq!((s.misses, s.hits), (1, 120));
 }
+
+#[memo]
+fn crowded(x: u32) -> u32 {
+    x
+}
+
+#[singleton]
+fn crowded_instance() -> String {
+    "one".to_string()
+}
+
+/// More threads alive at once than there are counter stripes: the threads
+/// without a stripe of their own share one, and no hit is lost either way.
+#[test]
+fn hits_are_counted_exactly_with_more_threads_alive_than_stripes() {
+    const THREADS: usize = 48;
+    const CALLS: u64 = 2_000;
+    assert_eq!(crowded(3), 3);
+    let _ = crowded_instance();
+    let barrier = Barrier::new(THREADS);
+    thread::scope(|s| {
+        for _ in 0..THREADS {
+            s.spawn(|| {
+                barrier.wait();
+                for _ in 0..CALLS {
+                    assert_eq!(crowded(3), 3);
+                    assert_eq!(*crowded_instance(), "one");
+                }
+            });
+        }
+    });
+    let calls = THREADS as u64 * CALLS;
+    assert_eq!((crowded_stats().misses, crowded_stats().hits), (1, calls));
+    assert_eq!(
+        (
+            crowded_instance_stats().misses,
+            crowded_instance_stats().hits
+        ),
+        (1, calls)
+    );
+}

@@ -95,6 +95,20 @@ fn cached<K: CallKeyInput, V: Clone + Send + Sync + 'static, E>(
     }
 }
 
+/// [`cached`] for a singleton's instance.
+#[inline(always)]
+fn cached_shared<K: CallKeyInput, T: SingletonValue + ?Sized, E>(
+    cache: &'static FnCache,
+    key: K,
+    body: impl FnOnce() -> Result<Arc<T>, E>,
+) -> Result<Arc<T>, E> {
+    if K::WIDGETS {
+        crate::replay::call_widgets(cache, key.call_key(), body)
+    } else {
+        crate::replay::call_shared(cache, key.call_key(), body)
+    }
+}
+
 /// The value of a call whose body can't fail.
 #[inline(always)]
 pub(crate) fn never<T>(r: Result<T, Infallible>) -> T {
@@ -254,7 +268,7 @@ pub fn singleton_arc<T: SingletonValue + ?Sized>(
     key: impl CallKeyInput,
     body: impl FnOnce() -> Arc<T>,
 ) -> Arc<T> {
-    never(cached(cache, key, || Ok(body())))
+    never(cached_shared(cache, key, || Ok(body())))
 }
 
 /// A `#[singleton]` returning `Result<T, E>`: only `Ok` instances are kept.
@@ -274,7 +288,7 @@ pub fn singleton_arc_result<T: SingletonValue + ?Sized, E>(
     key: impl CallKeyInput,
     body: impl FnOnce() -> Result<Arc<T>, E>,
 ) -> Result<Arc<T>, E> {
-    cached(cache, key, body)
+    cached_shared(cache, key, body)
 }
 
 // ---- companions -------------------------------------------------------------

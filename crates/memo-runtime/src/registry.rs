@@ -83,10 +83,19 @@ impl FnCache {
     /// The store for values of type `V`, created on first use.
     #[inline]
     pub fn store<V: Clone + Send + Sync + 'static>(&'static self) -> &'static Store<V> {
-        if let Some(s) = self.first.get().and_then(Entry::get) {
-            return s;
+        match self.made() {
+            Some(s) => s,
+            None => self.store_slow(),
         }
-        self.store_slow()
+    }
+
+    /// The store for values of type `V`, if it is made: for a hit path that
+    /// leaves making it to a call out of its way.
+    #[inline(always)]
+    pub(crate) fn made<V: Clone + Send + Sync + 'static>(
+        &'static self,
+    ) -> Option<&'static Store<V>> {
+        self.first.get().and_then(Entry::get)
     }
 
     #[cold]

@@ -9,29 +9,38 @@ const STRIPES: usize = 32;
 struct Stripe(AtomicU64);
 
 /// A counter that many threads bump at once without sharing a cache line:
-/// each live thread owns one stripe (threads beyond 32 share with an atomic
-/// add), and a read sums the stripes.
+/// each live thread owns one stripe, threads beyond 32 share one more with
+/// an atomic add, and a read sums them all.
 pub(crate) struct Striped {
     // Inline: the store that holds it is allocated once, and a hit should not
     // chase one more pointer.
     stripes: [Stripe; STRIPES],
+    /// For threads without a stripe of their own. (Not an owned stripe:
+    /// its owner's plain store could lose another thread's add.)
+    shared: Stripe,
 }
 
 impl Striped {
     pub(crate) fn new() -> Self {
         Striped {
             stripes: Default::default(),
+            shared: Stripe::default(),
         }
     }
 
     #[inline]
     pub(crate) fn bump(&self) {
         let i = crate::thread::index() as usize;
-        if i < STRIPES {
-            bump_mine(&self.stripes[i].0);
-        } else {
-            self.stripes[i % STRIPES].0.fetch_add(1, Relaxed);
+        match self.stripes.get(i) {
+            Some(mine) => bump_mine(&mine.0),
+            None => self.bump_shared(),
         }
+    }
+
+    /// Bumps the stripe of threads that have none of their own.
+    #[inline]
+    pub(crate) fn bump_shared(&self) {
+        self.shared.0.fetch_add(1, Relaxed);
     }
 
     /// This thread's own stripe, if it has one (see [`bump_mine`]): a
@@ -44,11 +53,15 @@ impl Striped {
     }
 
     pub(crate) fn get(&self) -> u64 {
-        self.stripes.iter().map(|s| s.0.load(Relaxed)).sum()
+        self.stripes
+            .iter()
+            .chain([&self.shared])
+            .map(|s| s.0.load(Relaxed))
+            .sum()
     }
 
     pub(crate) fn reset(&self) {
-        for s in self.stripes.iter() {
+        for s in self.stripes.iter().chain([&self.shared]) {
             s.0.store(0, Relaxed);
         }
     }

@@ -28,10 +28,42 @@ pub(crate) fn call<V, E>(
 where
     V: Clone + Send + Sync + 'static,
 {
-    let got = cache
+    match cache.made::<Recorded<V>>() {
+        Some(store) => store.get_or_try_then(key, || compute(cache.info(), body), take),
+        None => first_call(cache, key, body),
+    }
+}
+
+/// [`call`], the first time: makes the store, out of the hit's way.
+#[cold]
+#[inline(never)]
+fn first_call<V, E>(
+    cache: &'static FnCache,
+    key: CallKey,
+    body: impl FnOnce() -> Result<V, E>,
+) -> Result<V, E>
+where
+    V: Clone + Send + Sync + 'static,
+{
+    cache
         .store::<Recorded<V>>()
-        .get_or_try(key, || compute(cache.info(), body))?;
-    Ok(take(got))
+        .get_or_try_then(key, || compute(cache.info(), body), take)
+}
+
+/// [`call`] for a singleton's instance, whose hit clones only an `Arc`.
+#[inline(always)]
+pub(crate) fn call_shared<T, E>(
+    cache: &'static FnCache,
+    key: CallKey,
+    body: impl FnOnce() -> Result<Arc<T>, E>,
+) -> Result<Arc<T>, E>
+where
+    T: Send + Sync + 'static + ?Sized,
+{
+    match cache.made::<Recorded<Arc<T>>>() {
+        Some(store) => store.get_or_try_plain_then(key, || compute(cache.info(), body), take),
+        None => first_call(cache, key, body),
+    }
 }
 
 /// [`call`] for an `async fn`, after a memory miss.
@@ -62,25 +94,28 @@ fn just_recorded(rec: &Arc<Recording>) {
     JUST_RECORDED.with(|j| j.set(Arc::as_ptr(rec) as usize));
 }
 
-/// Replays `rec` unless this thread's call just recorded it. Cold, and
-/// taking the handle by value (its drop happens in here), so that a hit
-/// without a recording falls straight through to its return.
+/// Replays `rec` unless this thread's call just recorded it, then hands
+/// `value` on. Cold, and taking both by value (the handle's drop happens in
+/// here, the value goes straight out), so that a hit without a recording
+/// falls through to its return, and one with a recording ends in this call
+/// (a hit path that makes no call but its last needs no stack frame).
 #[cold]
 #[inline(never)]
-pub(crate) fn replay_hit(rec: Arc<Recording>) {
+fn replay_hit<V>(rec: Arc<Recording>, value: V) -> V {
     if JUST_RECORDED.with(|j| j.replace(0)) != Arc::as_ptr(&rec) as usize {
         replay(&rec);
     }
+    value
 }
 
 /// A value as the store holds it, handed to its caller: what it drew is
 /// drawn again first (unless this very call just drew it).
 #[inline(always)]
 pub(crate) fn take<V>((value, rec): Recorded<V>) -> V {
-    if let Some(rec) = rec {
-        replay_hit(rec);
+    match rec {
+        None => value,
+        Some(rec) => replay_hit(rec, value),
     }
-    value
 }
 
 /// Runs `body`, recording what it draws if this thread runs a session.

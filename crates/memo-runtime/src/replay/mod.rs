@@ -32,7 +32,7 @@ pub(crate) mod call;
 mod record;
 
 pub(crate) use call::{
-    call, call_async, call_widgets, call_widgets_async, compute, compute_async,
+    call, call_async, call_shared, call_widgets, call_widgets_async, compute, compute_async,
     forget_widget_results, take, Recorded,
 };
 pub(crate) use record::{check_widget, record_block, record_element, record_widget, Capture};

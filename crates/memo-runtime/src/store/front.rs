@@ -19,10 +19,22 @@
 //! while `PASSES` other keys asked for the way; a hit resets the count. A hot
 //! key keeps its way; the keys of a wide scan are served by the shared path
 //! (one read section, no allocation, no reference count).
+//!
+//! A hit clones its value straight out of the way, and a value's `Clone` may
+//! be the user's code, which may make cached calls of its own: calls that
+//! fill, sweep or hit ways of this same front. So while a hit clones, its way
+//! is marked [`BUSY`], and nothing replaces or drops a busy way. The rules
+//! that make this sound (each way is an `UnsafeCell`): a reference into a
+//! way lives across the user's code only while that way is busy; a way is
+//! written only when it is not busy, with no reference into it alive, and
+//! what the write takes out is dropped after it (its `Drop` may be the
+//! user's code too). A value whose clone runs none of the user's code (an
+//! `Arc`: a singleton's instance) skips the mark, which spares its hit a
+//! store (see [`look`]).
 
 use super::entry::Ready;
 use crate::key::CallKey;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
@@ -30,6 +42,9 @@ const WAYS: usize = 64;
 
 /// How many calls for other keys a way's key outlasts without a hit.
 const PASSES: u8 = 64;
+
+/// A way's `state` while a hit clones out of it (above any pass count).
+const BUSY: u8 = 0x80;
 
 static CLEARS: AtomicU64 = AtomicU64::new(0);
 
@@ -47,10 +62,11 @@ struct Way {
     // Points into `_keep`; typed by `store` (each store holds one value type).
     entry: *const (),
     _keep: Arc<dyn Send + Sync>,
-    /// Calls for other keys since this way's key was last hit.
-    passes: Cell<u8>,
+    /// Calls for other keys since this way's key was last hit (up to
+    /// `PASSES`), or `BUSY`.
+    state: Cell<u8>,
     /// This thread's stripe of the store's hit counter, if it has its own.
-    hits: Option<&'static AtomicU64>,
+    hits: Cell<Option<&'static AtomicU64>>,
 }
 
 impl Way {
@@ -58,11 +74,36 @@ impl Way {
     fn is_current(&self) -> bool {
         self.removals.load(Relaxed) == self.version
     }
+
+    fn is_busy(&self) -> bool {
+        self.state.get() == BUSY
+    }
 }
 
 struct Front {
     seen: Cell<u64>,
-    ways: RefCell<[Option<Way>; WAYS]>,
+    ways: [UnsafeCell<Option<Way>>; WAYS],
+}
+
+impl Front {
+    /// The way at `i`. SAFETY: the caller keeps the module's rules: the
+    /// reference is not held across the user's code unless the way is busy,
+    /// nor across a write to the way.
+    #[inline(always)]
+    unsafe fn at(&self, i: usize) -> &Option<Way> {
+        &*self.ways[i].get()
+    }
+
+    /// Puts `new` in way `i` unless that way is busy, and drops what was
+    /// there after the write.
+    fn replace(&self, i: usize, new: Option<Way>) {
+        // SAFETY: the reference ends before the write; only a way that is
+        // not busy is written, so no hit holds a reference into it.
+        if unsafe { self.at(i) }.as_ref().is_some_and(Way::is_busy) {
+            return;
+        }
+        drop(unsafe { std::ptr::replace(self.ways[i].get(), new) });
+    }
 }
 
 impl Drop for Front {
@@ -75,7 +116,7 @@ impl Drop for Front {
 
 thread_local! {
     static FRONT: Front = const {
-        Front { seen: Cell::new(0), ways: RefCell::new([const { None }; WAYS]) }
+        Front { seen: Cell::new(0), ways: [const { UnsafeCell::new(None) }; WAYS] }
     };
     /// `FRONT`'s address while it lives, null before its first use and once
     /// its destructor ran. A hit reads this instead of `FRONT`, whose every
@@ -92,45 +133,98 @@ fn way(store: usize, key: CallKey) -> usize {
     ((key.mix() ^ (store as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) >> 58) as usize % WAYS
 }
 
+/// What a look in the front found.
+pub(crate) enum Look<R> {
+    /// This thread's entry, served.
+    Hit(R),
+    /// Nothing this thread can serve on its own.
+    Miss,
+    /// Not known without a call (the front is not made yet or must be swept
+    /// first, or the entry's ttl needs the clock): look again with `CALLS`.
+    Later,
+}
+
 /// Runs `hit` on this thread's entry for `(store, key)`, if it has a current
-/// one; with what it returns comes the thread's stripe of the store's hit
-/// counter, if the way keeps one.
+/// and fresh one, with the thread's stripe of the store's hit counter if the
+/// way keeps one.
 ///
-/// `store` must be the address of the one `Store<V>` that inserts under it.
+/// Without `CALLS` the look makes no call (so that a caller's hit path needs
+/// no stack frame) and answers [`Look::Later`] where it would need one.
+/// With `MARK`, the way is marked busy while `hit` runs, which may then run
+/// the user's code (a value's `Clone`).
+///
+/// SAFETY: without `MARK`, `hit` runs none of the user's code (it may clone
+/// an `Arc` and count). `store` is the address of the one `Store<V>` that
+/// inserts under it.
 #[inline(always)]
-pub(crate) fn lookup<V: 'static, R>(
+pub(crate) unsafe fn look<V: 'static, R, const MARK: bool, const CALLS: bool>(
     store: usize,
     key: CallKey,
-    hit: impl FnOnce(&Ready<V>) -> Option<R>,
-) -> Option<(R, Option<&'static AtomicU64>)> {
+    hit: impl FnOnce(&Ready<V>, Option<&'static AtomicU64>) -> R,
+) -> Look<R> {
     let mut f = HERE.with(Cell::get);
     if f.is_null() {
-        f = first_use()?;
+        if !CALLS {
+            return Look::Later;
+        }
+        match first_use() {
+            Some(made) => f = made,
+            None => return Look::Miss,
+        }
     }
     // SAFETY: `HERE` is this thread's `FRONT` until its destructor starts,
     // and that can't happen while this call is on the thread's stack.
     let f = unsafe { &*f };
     let clears = CLEARS.load(Relaxed);
     if clears != f.seen.get() {
+        if !CALLS {
+            return Look::Later;
+        }
         sweep(f, clears);
     }
-    let ways = f.ways.try_borrow().ok()?;
-    let at = &ways[way(store, key)];
+    // SAFETY: held across `hit` (the user's code) only once the way is busy.
+    let at = unsafe { f.at(way(store, key)) };
     let Some(w) = at
         .as_ref()
         .filter(|w| w.store == store && w.key == key && w.is_current())
     else {
         passed(at);
-        return None;
+        return Look::Miss;
     };
-    // Unconditionally: the line is this thread's alone, and a branch costs
-    // more than the store.
-    w.passes.set(0);
-    // SAFETY: `w.entry` points into `w._keep`, alive while `ways` is
-    // borrowed, and ways under `store` are only ever filled by the
+    // SAFETY: `w.entry` points into `w._keep`, which lives while the way is
+    // not replaced; ways under `store` are only ever filled by the
     // `Store<V>` at that address, with a `Ready<V>`.
-    let out = hit(unsafe { &*w.entry.cast::<Ready<V>>() })?;
-    Some((out, w.hits))
+    let entry = unsafe { &*w.entry.cast::<Ready<V>>() };
+    if entry.expires != 0 {
+        if !CALLS {
+            return Look::Later;
+        }
+        if !entry.is_fresh() {
+            return Look::Miss;
+        }
+    }
+    if !MARK {
+        // Unconditionally: the line is this thread's alone, and a branch
+        // costs more than the store.
+        w.state.set(0);
+        return Look::Hit(hit(entry, w.hits.get()));
+    }
+    // A hit inside this one's clone, on this same way, leaves it busy.
+    let unmark = Unmark(&w.state, w.state.replace(BUSY) & BUSY);
+    let out = hit(entry, w.hits.get());
+    drop(unmark);
+    Look::Hit(out)
+}
+
+/// Ends a hit's mark on its way (also when the clone panics), resetting the
+/// pass count: the key was just hit.
+struct Unmark<'a>(&'a Cell<u8>, u8);
+
+impl Drop for Unmark<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.0.set(self.1);
+    }
 }
 
 /// `FRONT`, made and registered for destruction, unless it is gone (the
@@ -149,12 +243,17 @@ fn first_use() -> Option<*const Front> {
 
 #[cold]
 fn sweep(f: &Front, clears: u64) {
-    if let Ok(mut ways) = f.ways.try_borrow_mut() {
-        for w in ways.iter_mut() {
-            if w.as_ref().is_some_and(|w| !w.is_current()) {
-                *w = None;
-            }
+    let mut all = true;
+    for i in 0..WAYS {
+        // SAFETY: the reference ends before `replace` writes.
+        match unsafe { f.at(i) } {
+            Some(w) if w.is_busy() => all = all && w.is_current(),
+            Some(w) if !w.is_current() => f.replace(i, None),
+            _ => {}
         }
+    }
+    // A stale way that a hit is cloning from waits for the next call.
+    if all {
         f.seen.set(clears);
     }
 }
@@ -167,9 +266,12 @@ fn sweep(f: &Front, clears: u64) {
 fn passed(at: &Option<Way>) {
     let admit = match at {
         Some(w) if w.is_current() => {
-            let passes = w.passes.get().saturating_add(1);
-            w.passes.set(passes);
-            passes >= PASSES
+            let passes = w.state.get();
+            if passes < PASSES {
+                w.state.set(passes + 1);
+            }
+            // A busy way is not given up (and stays busy).
+            (PASSES - 1..BUSY).contains(&passes)
         }
         _ => true,
     };
@@ -183,13 +285,14 @@ fn passed(at: &Option<Way>) {
 pub(crate) fn forget_stripes() {
     // Through `HERE`, not `FRONT`: a thread that never used its front must
     // not make one while it exits.
-    // SAFETY: as in `lookup`.
+    // SAFETY: as in `look`.
     let Some(f) = (unsafe { HERE.with(Cell::get).as_ref() }) else {
         return;
     };
-    if let Ok(mut ways) = f.ways.try_borrow_mut() {
-        for w in ways.iter_mut().flatten() {
-            w.hits = None;
+    for i in 0..WAYS {
+        // SAFETY: no write, and the reference ends with the iteration.
+        if let Some(w) = unsafe { f.at(i) } {
+            w.hits.set(None);
         }
     }
 }
@@ -213,24 +316,24 @@ pub(crate) fn insert<V: Send + Sync + 'static>(
     hits: Option<&'static AtomicU64>,
 ) {
     let _ = FRONT.try_with(|f| {
-        if let Ok(mut ways) = f.ways.try_borrow_mut() {
-            ways[way(store, key)] = Some(Way {
-                store,
-                key,
-                version,
-                removals,
-                entry: Arc::as_ptr(entry).cast(),
-                _keep: Arc::clone(entry) as Arc<dyn Send + Sync>,
-                passes: Cell::new(0),
-                hits,
-            });
-        }
+        let way = Way {
+            store,
+            key,
+            version,
+            removals,
+            entry: Arc::as_ptr(entry).cast(),
+            _keep: Arc::clone(entry) as Arc<dyn Send + Sync>,
+            state: Cell::new(0),
+            hits: Cell::new(hits),
+        };
+        f.replace(self::way(store, key), Some(way));
     });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn key(n: u128) -> CallKey {
         CallKey::from(n)
@@ -245,7 +348,11 @@ mod tests {
     }
 
     fn hit(store: usize, k: CallKey) -> Option<u32> {
-        lookup(store, k, |r: &Ready<u32>| Some(r.value)).map(|(v, _)| v)
+        // SAFETY: marked; `store` is only ever filled with `Ready<u32>`.
+        match unsafe { look::<_, _, true, true>(store, k, |r: &Ready<u32>, _| r.value) } {
+            Look::Hit(v) => Some(v),
+            _ => None,
+        }
     }
 
     #[test]
@@ -276,5 +383,67 @@ mod tests {
         assert_eq!(hit(store, a), None);
         assert_eq!(hit(store, b), None);
         assert!(admits(), "a stale way is taken at once");
+    }
+
+    /// A hit's clone may be the user's code, making calls that reach this
+    /// same front: none of them may replace or drop the way it clones from.
+    #[test]
+    fn a_clone_that_calls_back_into_the_front_keeps_its_way() {
+        let removals: &'static AtomicU64 = Box::leak(Box::new(AtomicU64::new(0)));
+        let store = removals as *const AtomicU64 as usize;
+        let (a, entry) = (key(11), Arc::new(Ready::new(70u32, None, 0)));
+        let b = rival(store, a);
+        let other = Arc::new(Ready::new(80u32, None, 0));
+        assert_eq!(hit(store, a), None);
+        insert(store, removals, 0, a, &entry, None);
+        assert_eq!(Arc::strong_count(&entry), 2, "the way holds the entry");
+
+        // SAFETY: marked; `store` is only ever filled with `Ready<u32>`.
+        let got = unsafe {
+            look::<_, _, true, true>(store, a, |r: &Ready<u32>, _| {
+                assert_eq!(hit(store, a), Some(70), "a nested hit of the key is served");
+                for _ in 0..PASSES {
+                    assert_eq!(hit(store, b), None);
+                    assert!(!admits(), "a busy way is not given up");
+                }
+                insert(store, removals, 0, b, &other, None);
+                removals.store(1, Relaxed);
+                note_clear();
+                assert_eq!(hit(store, b), None, "this look sweeps");
+                assert_eq!(Arc::strong_count(&entry), 2, "the busy way was kept");
+                r.value
+            })
+        };
+        assert!(matches!(got, Look::Hit(70)));
+        assert_eq!(Arc::strong_count(&other), 1, "the rival never took the way");
+
+        // Now the stale way goes at the next look's sweep.
+        assert_eq!(hit(store, a), None);
+        assert_eq!(Arc::strong_count(&entry), 1);
+        insert(store, removals, 1, b, &other, None);
+        assert_eq!(hit(store, b), Some(80));
+    }
+
+    #[test]
+    fn a_look_that_may_make_no_call_answers_later_where_it_would() {
+        let removals: &'static AtomicU64 = Box::leak(Box::new(AtomicU64::new(0)));
+        let store = removals as *const AtomicU64 as usize;
+        // SAFETY: marked; `store` is only ever filled with `Ready<u32>`.
+        let fast = |k| unsafe { look::<_, _, true, false>(store, k, |r: &Ready<u32>, _| r.value) };
+        let (a, dated) = (
+            key(21),
+            Arc::new(Ready::new(5u32, Some(Duration::from_secs(60)), 0)),
+        );
+        assert_eq!(hit(store, a), None);
+        insert(store, removals, 0, a, &dated, None);
+        assert!(matches!(fast(a), Look::Later), "a ttl needs the clock");
+        assert_eq!(hit(store, a), Some(5), "which the full look reads");
+        note_clear();
+        assert!(
+            matches!(fast(key(22)), Look::Later),
+            "a clear needs a sweep first"
+        );
+        assert_eq!(hit(store, key(22)), None);
+        assert!(matches!(fast(key(22)), Look::Miss), "swept");
     }
 }

@@ -37,6 +37,7 @@ use alloc::Alloc;
 use arena::{Arena, Pos};
 use entry::{now, tag, Flight, Ready, Slot, Value};
 pub(crate) use front::forget_stripes;
+use front::Look;
 use index::{hash_key, Hint, Index, EMPTY};
 use latch::{Latch, Read, Write};
 use lru::LruIndex;
@@ -47,6 +48,22 @@ use std::sync::atomic::{
 };
 use std::sync::Arc;
 use std::time::Duration;
+
+/// A value whose `clone` runs none of the user's code: a reference count, or
+/// an option or pair of them. A front hit on one needs no guard against the
+/// clone making cached calls of its own (see `front`).
+///
+/// # Safety
+///
+/// `Clone::clone` of the type runs no code outside this crate and `std`.
+pub(crate) unsafe trait PlainClone: Clone {}
+
+// SAFETY: `Arc::clone` (in the global allocator) increments a count and runs
+// nothing of `T`'s.
+unsafe impl<T: ?Sized> PlainClone for Arc<T> {}
+// SAFETY: these clone their parts and nothing else.
+unsafe impl<T: PlainClone> PlainClone for Option<T> {}
+unsafe impl<A: PlainClone, B: PlainClone> PlainClone for (A, B) {}
 
 /// What the map lock guards; the slots themselves live in the [`Arena`].
 struct Inner<V> {
@@ -190,10 +207,34 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         if !r.is_fresh() {
             return None;
         }
+        self.used(r);
+        Some(r.value.clone())
+    }
+
+    /// Marks `r`'s use, for LRU.
+    #[inline(always)]
+    fn used(&self, r: &Ready<V>) {
         if self.max_entries.is_some() {
             r.tick.store(self.clock.fetch_add(1, Relaxed), Relaxed);
         }
-        Some(r.value.clone())
+    }
+
+    /// A look in this thread's front (see `front::look`). The hit is counted
+    /// before the clone: with the front's own stores, ahead of an `Arc`
+    /// clone's locked increment, which waits for every store before it. (A
+    /// `Clone` that panics leaves a hit counted: the cache did hit.)
+    ///
+    /// SAFETY: without `MARK`, cloning a `V` runs none of the user's code.
+    #[inline(always)]
+    unsafe fn look<const MARK: bool, const CALLS: bool>(&'static self, key: CallKey) -> Look<V> {
+        front::look::<V, V, MARK, CALLS>(self.addr(), key, |r, mine| {
+            self.used(r);
+            match mine {
+                Some(stripe) => crate::stats::bump_mine(stripe),
+                None => self.hits.bump_shared(),
+            }
+            r.value.clone()
+        })
     }
 
     /// The value for `key` if this thread can have it at once, without a
@@ -201,12 +242,11 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// so before it makes any future, so a hit moves no future state around.
     #[inline(always)]
     pub fn hit_now(&'static self, key: CallKey) -> Option<V> {
-        let (v, mine) = front::lookup(self.addr(), key, |r: &Ready<V>| self.hit(r))?;
-        match mine {
-            Some(stripe) => crate::stats::bump_mine(stripe),
-            None => self.hits.bump(),
+        // SAFETY: marked.
+        match unsafe { self.look::<true, true>(key) } {
+            Look::Hit(v) => Some(v),
+            Look::Miss | Look::Later => None,
         }
-        Some(v)
     }
 
     /// The cached value for `key`, or the result of `compute`: `Ok` is cached
@@ -218,7 +258,77 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         key: CallKey,
         compute: impl FnOnce() -> Result<V, X>,
     ) -> Result<V, X> {
-        self.get_or_try_expiring(key, || compute().map(|v| (v, None)))
+        self.get_or_try_then(key, compute, |v| v)
+    }
+
+    /// [`get_or_try`](Self::get_or_try), with `then` applied to the value
+    /// however it was found.
+    #[inline(always)]
+    pub(crate) fn get_or_try_then<X, T>(
+        &'static self,
+        key: CallKey,
+        compute: impl FnOnce() -> Result<V, X>,
+        then: impl FnOnce(V) -> T,
+    ) -> Result<T, X> {
+        // SAFETY: marked.
+        unsafe { self.get_or_try_as::<true, X, T>(key, compute, then) }
+    }
+
+    /// [`get_or_try_then`](Self::get_or_try_then) for a value whose clone
+    /// is a reference count (a singleton's instance): the front need not
+    /// guard against the clone's own calls.
+    #[inline(always)]
+    pub(crate) fn get_or_try_plain_then<X, T>(
+        &'static self,
+        key: CallKey,
+        compute: impl FnOnce() -> Result<V, X>,
+        then: impl FnOnce(V) -> T,
+    ) -> Result<T, X>
+    where
+        V: PlainClone,
+    {
+        // SAFETY: cloning a `PlainClone` value runs none of the user's code.
+        unsafe { self.get_or_try_as::<false, X, T>(key, compute, then) }
+    }
+
+    /// The hit path every synchronous call inlines. It makes no call but the
+    /// last one, to the miss (or to a look that needs calls), so it needs no
+    /// stack frame: no registers saved and restored on a hit, and a miss
+    /// leaves before it pays for any. `then` runs in the miss's own frame.
+    ///
+    /// SAFETY: as [`look`](Self::look).
+    #[inline(always)]
+    unsafe fn get_or_try_as<const MARK: bool, X, T>(
+        &'static self,
+        key: CallKey,
+        compute: impl FnOnce() -> Result<V, X>,
+        then: impl FnOnce(V) -> T,
+    ) -> Result<T, X> {
+        match self.look::<MARK, false>(key) {
+            Look::Hit(v) => Ok(then(v)),
+            Look::Miss => self.get_or_try_slow(key, || compute().map(|v| (v, None)), then),
+            Look::Later => self.get_or_try_later::<MARK, X, T>(key, compute, then),
+        }
+    }
+
+    /// [`get_or_try_as`](Self::get_or_try_as) after a look that needed
+    /// calls: a thread's first, the first after a clear, or a hit on an
+    /// entry with a ttl.
+    ///
+    /// SAFETY: as [`look`](Self::look).
+    #[inline(never)]
+    unsafe fn get_or_try_later<const MARK: bool, X, T>(
+        &'static self,
+        key: CallKey,
+        compute: impl FnOnce() -> Result<V, X>,
+        then: impl FnOnce(V) -> T,
+    ) -> Result<T, X> {
+        match self.look::<MARK, true>(key) {
+            Look::Hit(v) => Ok(then(v)),
+            Look::Miss | Look::Later => {
+                self.get_or_try_slow(key, || compute().map(|v| (v, None)), then)
+            }
+        }
     }
 
     /// [`get_or_try`](Self::get_or_try) for a `compute` that may shorten its
@@ -233,22 +343,23 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     ) -> Result<V, X> {
         match self.hit_now(key) {
             Some(v) => Ok(v),
-            None => self.get_or_try_slow(key, compute),
+            None => self.get_or_try_slow(key, compute, |v| v),
         }
     }
 
     #[inline(never)]
-    fn get_or_try_slow<X>(
+    fn get_or_try_slow<X, T>(
         &'static self,
         call: CallKey,
         compute: impl FnOnce() -> Result<(V, Option<Duration>), X>,
-    ) -> Result<V, X> {
+        then: impl FnOnce(V) -> T,
+    ) -> Result<T, X> {
         let hash = hash_key(self.seed, call);
         self.hint.prefetch(hash);
         match self.read_step(call, hash) {
-            Next::Value(v) => Ok(v),
-            Next::Compute(c) => self.compute(c, compute),
-            next => self.get_or_try_locked(call, hash, next, compute),
+            Next::Value(v) => Ok(then(v)),
+            Next::Compute(c) => self.compute(c, compute).map(then),
+            next => self.get_or_try_locked(call, hash, next, compute).map(then),
         }
     }
 
