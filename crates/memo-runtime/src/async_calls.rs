@@ -106,6 +106,22 @@ fn hit<V: Clone + Send + Sync + 'static>(
     cache.store::<Recorded<V>>().hit_now(key).map(replay::take)
 }
 
+/// [`hit`] for a singleton's instance, whose clone is an `Arc`'s.
+#[inline(always)]
+fn hit_shared<T: SingletonValue + ?Sized>(
+    cache: &'static FnCache,
+    key: CallKey,
+    widgets: bool,
+) -> Option<Arc<T>> {
+    if widgets && crate::ui::context::active() {
+        return None;
+    }
+    cache
+        .store::<Recorded<Arc<T>>>()
+        .hit_now_plain(key)
+        .map(replay::take)
+}
+
 /// The arguments' key, and whether widget values join it.
 #[inline(always)]
 fn split<K: CallKeyInput>(key: K) -> (CallKey, bool) {
@@ -203,7 +219,7 @@ pub fn singleton_arc_async<T: SingletonValue + ?Sized>(
     body: impl Future<Output = Arc<T>>,
 ) -> AsyncCall<Arc<T>, impl Future<Output = Arc<T>>> {
     let (key, widgets) = split(key);
-    call(hit(cache, key, widgets), move || async move {
+    call(hit_shared(cache, key, widgets), move || async move {
         never(rest(cache, key, widgets, async move { Ok(body.await) }).await)
     })
 }
@@ -226,7 +242,7 @@ pub fn singleton_arc_result_async<T: SingletonValue + ?Sized, E>(
     body: impl Future<Output = Result<Arc<T>, E>>,
 ) -> AsyncCall<Result<Arc<T>, E>, impl Future<Output = Result<Arc<T>, E>>> {
     let (key, widgets) = split(key);
-    call(hit(cache, key, widgets).map(Ok), move || {
+    call(hit_shared(cache, key, widgets).map(Ok), move || {
         rest(cache, key, widgets, body)
     })
 }

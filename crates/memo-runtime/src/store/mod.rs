@@ -249,6 +249,20 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         }
     }
 
+    /// [`hit_now`](Self::hit_now) for a value whose clone is a reference
+    /// count (a singleton's instance): the front need not guard the clone.
+    #[inline(always)]
+    pub(crate) fn hit_now_plain(&'static self, key: CallKey) -> Option<V>
+    where
+        V: PlainClone,
+    {
+        // SAFETY: cloning a `PlainClone` value runs none of the user's code.
+        match unsafe { self.look::<false, true>(key) } {
+            Look::Hit(v) => Some(v),
+            Look::Miss | Look::Later => None,
+        }
+    }
+
     /// The cached value for `key`, or the result of `compute`: `Ok` is cached
     /// and returned, `Err` is returned and not cached. Concurrent callers with
     /// the same key run `compute` once; the others wait for its value.
