@@ -144,6 +144,17 @@ pub(crate) enum Look<R> {
     Later,
 }
 
+impl<R> Look<R> {
+    /// The hit, if this look found one.
+    #[inline(always)]
+    pub(crate) fn hit(self) -> Option<R> {
+        match self {
+            Look::Hit(v) => Some(v),
+            Look::Miss | Look::Later => None,
+        }
+    }
+}
+
 /// Runs `hit` on this thread's entry for `(store, key)`, if it has a current
 /// and fresh one, with the thread's stripe of the store's hit counter if the
 /// way keeps one.
@@ -349,10 +360,7 @@ mod tests {
 
     fn hit(store: usize, k: CallKey) -> Option<u32> {
         // SAFETY: marked; `store` is only ever filled with `Ready<u32>`.
-        match unsafe { look::<_, _, true, true>(store, k, |r: &Ready<u32>, _| r.value) } {
-            Look::Hit(v) => Some(v),
-            _ => None,
-        }
+        unsafe { look::<_, _, true, true>(store, k, |r: &Ready<u32>, _| r.value) }.hit()
     }
 
     #[test]

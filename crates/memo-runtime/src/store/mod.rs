@@ -238,15 +238,13 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     /// The value for `key` if this thread can have it at once, without a
-    /// lock (see `front`). Every call looks here first; an async call does
-    /// so before it makes any future, so a hit moves no future state around.
+    /// lock (see `front`). Calls that take no frameless path look here
+    /// first: an async call does so before it makes any future, so a hit
+    /// moves no future state around.
     #[inline(always)]
     pub fn hit_now(&'static self, key: CallKey) -> Option<V> {
         // SAFETY: marked.
-        match unsafe { self.look::<true, true>(key) } {
-            Look::Hit(v) => Some(v),
-            Look::Miss | Look::Later => None,
-        }
+        unsafe { self.look::<true, true>(key) }.hit()
     }
 
     /// [`hit_now`](Self::hit_now) for a value whose clone is a reference
@@ -257,10 +255,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         V: PlainClone,
     {
         // SAFETY: cloning a `PlainClone` value runs none of the user's code.
-        match unsafe { self.look::<false, true>(key) } {
-            Look::Hit(v) => Some(v),
-            Look::Miss | Look::Later => None,
-        }
+        unsafe { self.look::<false, true>(key) }.hit()
     }
 
     /// The cached value for `key`, or the result of `compute`: `Ok` is cached
@@ -337,11 +332,9 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         compute: impl FnOnce() -> Result<V, X>,
         then: impl FnOnce(V) -> T,
     ) -> Result<T, X> {
-        match self.look::<MARK, true>(key) {
-            Look::Hit(v) => Ok(then(v)),
-            Look::Miss | Look::Later => {
-                self.get_or_try_slow(key, || compute().map(|v| (v, None)), then)
-            }
+        match self.look::<MARK, true>(key).hit() {
+            Some(v) => Ok(then(v)),
+            None => self.get_or_try_slow(key, || compute().map(|v| (v, None)), then),
         }
     }
 
