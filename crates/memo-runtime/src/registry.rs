@@ -104,7 +104,7 @@ impl FnCache {
         if let Some(s) = self.all.iter().find_map(Entry::get) {
             return s;
         }
-        let store: &'static Store<V> = Box::leak(Box::new(Store::new(&self.info)));
+        let store = Store::<V>::leak_new(&self.info);
         let entry = Entry {
             type_id: TypeId::of::<V>(),
             typed: (store as *const Store<V>).cast(),

@@ -21,10 +21,19 @@ pub(crate) struct Striped {
 }
 
 impl Striped {
-    pub(crate) fn new() -> Self {
-        Striped {
-            stripes: Default::default(),
-            shared: Stripe::default(),
+    /// Writes zeroed counters at `at`, in place (see `Store::leak_new`).
+    ///
+    /// # Safety
+    ///
+    /// `at` is valid for writes and aligned.
+    pub(crate) unsafe fn init(at: *mut Self) {
+        // SAFETY: the caller's promise; every stripe is written once.
+        unsafe {
+            let stripes = (&raw mut (*at).stripes).cast::<Stripe>();
+            for i in 0..STRIPES {
+                stripes.add(i).write(Stripe::default());
+            }
+            (&raw mut (*at).shared).write(Stripe::default());
         }
     }
 

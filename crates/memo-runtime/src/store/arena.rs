@@ -13,11 +13,14 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 /// word; 2^32 slots would take over 300 GB.)
 pub(crate) type Pos = u32;
 
-const FIRST_BITS: u32 = 6;
+/// Small: a function's first call makes its store and the first segment,
+/// and in a fresh process every new page it touches is a page fault. (64
+/// slots of a `Vec` took two pages; 8 take a quarter of one.)
+const FIRST_BITS: u32 = 3;
 /// Slots in the first segment; segment `k` holds `FIRST << k`.
 const FIRST: usize = 1 << FIRST_BITS;
 /// Enough segments for every `Pos`.
-const SEGMENTS: usize = 27;
+const SEGMENTS: usize = (Pos::BITS + 1 - FIRST_BITS) as usize;
 
 pub(crate) struct Arena<V> {
     /// Written under the store's write lock only, and only from null to a
@@ -99,10 +102,10 @@ mod tests {
     #[test]
     fn positions_fill_segments_in_order() {
         assert_eq!(locate(0), (0, 0));
-        assert_eq!(locate(63), (0, 63));
-        assert_eq!(locate(64), (1, 0));
-        assert_eq!(locate(191), (1, 127));
-        assert_eq!(locate(192), (2, 0));
+        assert_eq!(locate(7), (0, 7));
+        assert_eq!(locate(8), (1, 0));
+        assert_eq!(locate(23), (1, 15));
+        assert_eq!(locate(24), (2, 0));
         assert_eq!(locate(Pos::MAX).0, SEGMENTS - 1);
     }
 
@@ -120,11 +123,11 @@ mod tests {
     fn slots_keep_their_address_as_the_arena_grows() {
         let a: Arena<u32> = Arena::new();
         let mut cap = a.grow(0);
-        assert_eq!(cap, 64);
+        assert_eq!(cap, FIRST);
         let first = a.get(5) as *const Slot<u32>;
         cap = a.grow(cap);
         cap = a.grow(cap);
-        assert_eq!(cap, 64 + 128 + 256);
+        assert_eq!(cap, FIRST + 2 * FIRST + 4 * FIRST);
         assert_eq!(a.get(5) as *const _, first);
         let _ = a.get(cap as Pos - 1);
     }

@@ -230,11 +230,27 @@ impl Hint {
 }
 
 /// A seed for an index, so that nobody can pick arguments that all land in
-/// one probe path.
-pub(crate) fn random_seed() -> u64 {
+/// one probe path. `salt` (the store's address) makes each store's differ.
+///
+/// On Linux the secret is the 16 random bytes the kernel hands every process
+/// at start (`AT_RANDOM`), hashed, never shown: std's random keys would cost
+/// a fresh process a `getrandom` system call on its first cached call.
+pub(crate) fn random_seed(salt: usize) -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: `getauxval` only reads the process's auxiliary vector;
+        // AT_RANDOM, when present, points to 16 bytes that live as long as
+        // the process.
+        let at = unsafe { libc::getauxval(libc::AT_RANDOM) } as *const [u8; 16];
+        if !at.is_null() {
+            // SAFETY: see above.
+            let bytes = unsafe { *at };
+            return xxhash_rust::xxh3::xxh3_64_with_seed(&bytes, salt as u64);
+        }
+    }
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(0x5eed);
+    h.write_usize(salt);
     h.finish()
 }
 
@@ -256,6 +272,13 @@ mod tests {
         for h in [0, 1, u64::MAX, 1 << 57, 0x7f << 57] {
             assert!(tag(h) > TOMBSTONE);
         }
+    }
+
+    #[test]
+    fn each_store_gets_its_own_seed() {
+        assert_eq!(random_seed(64), random_seed(64));
+        assert_ne!(random_seed(64), random_seed(128));
+        assert_ne!(random_seed(64), 0);
     }
 
     #[test]

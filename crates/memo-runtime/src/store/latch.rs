@@ -81,11 +81,32 @@ impl<T> Drop for Write<'_, T> {
 }
 
 impl<T> Latch<T> {
+    /// Writes a new latch at `at`, in place (a latch is over 2 KB of lanes;
+    /// see `Store::leak_new`).
+    ///
+    /// # Safety
+    ///
+    /// `at` is valid for writes and aligned; what it held is overwritten,
+    /// not dropped.
+    pub(crate) unsafe fn init(at: *mut Self, value: T) {
+        // SAFETY: the caller's promise; each field is written once.
+        unsafe {
+            (&raw mut (*at).lock).write(RwLock::new(value));
+            (&raw mut (*at).writing).write(AtomicBool::new(false));
+            let lanes = (&raw mut (*at).lanes).cast::<Lane>();
+            for i in 0..LANES {
+                lanes.add(i).write(Lane::default());
+            }
+        }
+    }
+
+    #[cfg(test)]
     pub(crate) fn new(value: T) -> Self {
-        Latch {
-            lock: RwLock::new(value),
-            writing: AtomicBool::new(false),
-            lanes: Default::default(),
+        let mut latch = std::mem::MaybeUninit::uninit();
+        // SAFETY: `init` writes every field.
+        unsafe {
+            Self::init(latch.as_mut_ptr(), value);
+            latch.assume_init()
         }
     }
 

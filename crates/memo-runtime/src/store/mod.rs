@@ -42,6 +42,7 @@ use index::{hash_key, Hint, Index, EMPTY};
 use latch::{Latch, Read, Write};
 use lru::LruIndex;
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{
     AtomicU64,
     Ordering::{AcqRel, Acquire, Relaxed, Release},
@@ -77,7 +78,28 @@ struct Inner<V> {
     expiry: VecDeque<(u64, Pos, u64)>,
     /// The flights of computations someone waits on (`WAITED` or `ORPHAN`
     /// slots), by position.
-    flights: HashMap<Pos, Arc<Flight<V>>>,
+    flights: HashMap<Pos, Arc<Flight<V>>, BuildHasherDefault<PosHasher>>,
+}
+
+/// Hashes a slot position for `flights`. Positions are handed out by the
+/// store, not picked by callers, so a multiply spreads them well enough;
+/// and std's seeded hasher would cost a fresh process a `getrandom` system
+/// call on its first cached call.
+#[derive(Default)]
+struct PosHasher(u64);
+
+impl Hasher for PosHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl<V> Inner<V> {
@@ -155,36 +177,75 @@ fn add(c: &AtomicU64, n: u64) {
 }
 
 impl<V: Clone + Send + Sync + 'static> Store<V> {
-    pub(crate) fn new(info: &'static FnInfo) -> Self {
+    /// A new store, for the life of the process. It is about 7 KB (the
+    /// per-thread lines), so it is written in place: built on the stack and
+    /// moved, it cost a fresh process four stack pages, each a page fault,
+    /// on its first cached call.
+    pub(crate) fn leak_new(info: &'static FnInfo) -> &'static Self {
         let opts = (info.options)();
-        let store = Store {
-            info,
-            ttl: opts.ttl,
-            max_entries: opts.max_entries,
-            seed: index::random_seed(),
-            inner: Latch::new(Inner {
-                index: Index::new(16),
-                alloc: Alloc::new(),
-                capacity: 0,
-                lru: LruIndex::default(),
-                expiry: VecDeque::new(),
-                flights: HashMap::new(),
-            }),
-            hint: Hint::new(),
-            arena: Arena::new(),
-            hits: Striped::new(),
-            claims: Striped::new(),
-            claims_base: AtomicU64::new(0),
-            removed: AtomicU64::new(0),
-            evictions: AtomicU64::new(0),
-            removals: AtomicU64::new(0),
-            clock: AtomicU64::new(1),
+        let mut room = Box::<Self>::new_uninit();
+        let at = room.as_mut_ptr();
+        // SAFETY: every field is written once (`every_field_is_written`
+        // names them all, so a new one breaks the build until it is added
+        // here too), then the box is taken as initialised.
+        let store: &'static Self = unsafe {
+            (&raw mut (*at).info).write(info);
+            (&raw mut (*at).ttl).write(opts.ttl);
+            (&raw mut (*at).max_entries).write(opts.max_entries);
+            (&raw mut (*at).seed).write(index::random_seed(at as usize));
+            Latch::init(
+                &raw mut (*at).inner,
+                Inner {
+                    index: Index::new(16),
+                    alloc: Alloc::new(),
+                    capacity: 0,
+                    lru: LruIndex::default(),
+                    expiry: VecDeque::new(),
+                    flights: HashMap::default(),
+                },
+            );
+            (&raw mut (*at).hint).write(Hint::new());
+            (&raw mut (*at).arena).write(Arena::new());
+            Striped::init(&raw mut (*at).hits);
+            Striped::init(&raw mut (*at).claims);
+            for zero in [
+                &raw mut (*at).claims_base,
+                &raw mut (*at).removed,
+                &raw mut (*at).evictions,
+                &raw mut (*at).removals,
+            ] {
+                zero.write(AtomicU64::new(0));
+            }
+            (&raw mut (*at).clock).write(AtomicU64::new(1));
+            Box::leak(room.assume_init())
         };
         let mut inner = store.inner.write();
         store.make_room(&mut inner);
         store.hint.set(&inner.index);
         drop(inner);
         store
+    }
+
+    /// Never called: lists every field, so that adding one without writing
+    /// it in [`leak_new`](Self::leak_new) fails to compile.
+    #[allow(dead_code)]
+    fn every_field_is_written(self) {
+        let Store {
+            info: _,
+            ttl: _,
+            max_entries: _,
+            seed: _,
+            inner: _,
+            hint: _,
+            arena: _,
+            hits: _,
+            claims: _,
+            claims_base: _,
+            removed: _,
+            evictions: _,
+            removals: _,
+            clock: _,
+        } = self;
     }
 
     #[inline(always)]
@@ -1067,7 +1128,7 @@ mod tests {
 
     fn store() -> &'static Store<u32> {
         static INFO: FnInfo = FnInfo::new("tests", "f", Kind::Memo, 0, Options::new);
-        Box::leak(Box::new(Store::new(&INFO)))
+        Store::leak_new(&INFO)
     }
 
     fn call(s: &'static Store<u32>, key: CallKey, v: u32) -> u32 {
