@@ -85,7 +85,7 @@ fn cases() -> Vec<(&'static str, u128)> {
         h.finish()
     };
     let fn_key = FnInfo::new(
-        "my_app::data",
+        || "my_app::data::load::__memo_here",
         "load",
         Kind::Memo,
         0x0123_4567_89ab_cdef_0011_2233_4455_6677,
@@ -93,7 +93,7 @@ fn cases() -> Vec<(&'static str, u128)> {
     )
     .function_key();
     let singleton_fn_key = FnInfo::new(
-        "my_app::data",
+        || "my_app::data::load::__memo_here",
         "load",
         Kind::Singleton,
         0x0123_4567_89ab_cdef_0011_2233_4455_6677,
@@ -453,11 +453,18 @@ fn the_stream_is_what_the_format_says() {
     s.extend(b"\x01b\x01x");
     assert_eq!(h.finish(), xxh3_128(&s));
 
-    // The function key: module, name, then the source hash as 16 LE bytes.
+    // The function key: scope (for a free fn, its module), name, then the
+    // source hash as 16 LE bytes.
     let src = 0x0123_4567_89ab_cdef_0011_2233_4455_6677u128;
     let mut s = b"\x0cmy_app::data\x04load".to_vec();
     s.extend(src.to_le_bytes());
-    let info = FnInfo::new("my_app::data", "load", Kind::Memo, src, no_options);
+    let info = FnInfo::new(
+        || "my_app::data::load::__memo_here",
+        "load",
+        Kind::Memo,
+        src,
+        no_options,
+    );
     assert_eq!(info.function_key(), xxh3_128(&s));
 }
 

@@ -163,6 +163,7 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
     };
 
     let companions = companions(model, item, &hash_lit);
+    let here = here();
     // Widget values join the key at run time, inside a session.
     let widgets = model
         .allow_widgets
@@ -179,8 +180,9 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
         #(#attrs)*
         #inline
         #vis #wrapper_sig {
+            #here
             static __MEMO_CACHE: #rt::FnCache = #rt::FnCache::new(#rt::FnInfo::new(
-                ::core::module_path!(),
+                __memo_here,
                 #name_str,
                 #kind,
                 #hash_lit,
@@ -199,6 +201,18 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
             #call
         }
         #companions
+    }
+}
+
+/// An item whose type name is the path of the fn it is declared in
+/// (`app::Type::f::__memo_here`), for the runtime's `FnInfo::here`: it tells
+/// apart same-named fns that `module_path!()` can't (methods of two types,
+/// fns nested in two fns).
+fn here() -> TokenStream {
+    quote! {
+        fn __memo_here() -> &'static str {
+            ::core::any::type_name_of_val(&__memo_here)
+        }
     }
 }
 
@@ -258,15 +272,25 @@ fn key_expr(model: &Model, for_forget: bool) -> TokenStream {
     for p in &model.params {
         stmts.extend(hash_param(p, for_forget));
     }
-    if stmts.is_empty() {
+    let key = if stmts.is_empty() {
         // No hashed input: one key, computed once by the compiler.
-        return quote!(#rt::KeyHasher::new().call_key());
+        quote!(#rt::KeyHasher::new().call_key())
+    } else {
+        quote! {{
+            let mut __memo_h = #rt::KeyHasher::new();
+            #(#stmts)*
+            __memo_h.call_key()
+        }}
+    };
+    // A receiver's `Self` already names the instantiation of a generic impl;
+    // without one, the runtime finds out whether the key needs it.
+    if model.has_receiver {
+        key
+    } else if for_forget {
+        quote!(#rt::scoped_of(__memo_here, #key, || ()))
+    } else {
+        quote!(#rt::scoped(&__MEMO_CACHE, #key, || ()))
     }
-    quote! {{
-        let mut __memo_h = #rt::KeyHasher::new();
-        #(#stmts)*
-        __memo_h.call_key()
-    }}
 }
 
 fn hash_param(p: &Param, for_forget: bool) -> Option<TokenStream> {
@@ -438,6 +462,7 @@ fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> 
         }
     }
     let key = key_expr(model, true);
+    let here = here();
     // A persisted function's companions reach its files too.
     let (clear_fn, forget_fn) = if model.persist {
         (quote!(persist_clear), quote!(persist_forget))
@@ -456,22 +481,25 @@ fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> 
         #(#cfg)*
         #[allow(dead_code)]
         #vis fn #clear() {
-            #rt::#clear_fn(::core::module_path!(), #name_str, #hash_lit)
+            #here
+            #rt::#clear_fn(__memo_here, #name_str, #hash_lit)
         }
 
         #[doc = #forget_doc]
         #(#cfg)*
         #[allow(dead_code, unused_variables, clippy::ptr_arg)]
         #vis #fsig {
+            #here
             let __memo_key: #rt::CallKey = #key;
-            #rt::#forget_fn(::core::module_path!(), #name_str, #hash_lit, __memo_key)
+            #rt::#forget_fn(__memo_here, #name_str, #hash_lit, __memo_key)
         }
 
         #[doc = #stats_doc]
         #(#cfg)*
         #[allow(dead_code)]
         #vis fn #stats() -> ::memo_runtime::Stats {
-            #rt::stats(::core::module_path!(), #name_str, #hash_lit)
+            #here
+            #rt::stats(__memo_here, #name_str, #hash_lit)
         }
     }
 }

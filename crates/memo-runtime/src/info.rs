@@ -14,7 +14,13 @@ pub enum Kind {
 /// A cached function's identity, fixed at compile time.
 #[derive(Debug)]
 pub struct FnInfo {
-    pub(crate) module: &'static str,
+    /// The type name of an item declared inside the function (or inside
+    /// one of its companions): it carries the function's full path, which
+    /// `module_path!()` does not. Two methods named `val` in one module (in
+    /// `impl A` and `impl B`), or two `helper` fns nested in different fns,
+    /// share a module and a name; without the path they would share one
+    /// directory on disk and clear each other's caches.
+    pub(crate) here: fn() -> &'static str,
     pub(crate) name: &'static str,
     pub(crate) kind: Kind,
     pub(crate) source_hash: u128,
@@ -24,14 +30,14 @@ pub struct FnInfo {
 impl FnInfo {
     /// Generated code's constructor.
     pub const fn new(
-        module: &'static str,
+        here: fn() -> &'static str,
         name: &'static str,
         kind: Kind,
         source_hash: u128,
         options: fn() -> Options,
     ) -> Self {
         FnInfo {
-            module,
+            here,
             name,
             kind,
             source_hash,
@@ -39,20 +45,79 @@ impl FnInfo {
         }
     }
 
-    /// The function's key: module path, name and the hash of its source
-    /// tokens. Persisted and shared stores namespace entries by it, so an
-    /// edited function never reads its old version's results.
+    /// The function's key: the path of what holds it, its name and the hash
+    /// of its source tokens. Persisted and shared stores namespace entries by
+    /// it, so an edited function never reads its old version's results.
     pub fn function_key(&self) -> u128 {
         let mut h = crate::KeyHasher::new();
-        h.write_str(self.module);
+        h.write_str(self.scope());
         h.write_str(self.name);
         h.write_bytes(&self.source_hash.to_le_bytes());
         h.finish()
     }
 
-    pub(crate) fn path(&self) -> String {
-        format!("{}::{}", self.module, self.name)
+    /// What holds the function: its module for a free fn (the same text as
+    /// `module_path!()`), `module::Type` for a method, `module::outer` for
+    /// a fn nested in another.
+    pub(crate) fn scope(&self) -> &'static str {
+        scope_of((self.here)())
     }
+
+    /// `scope::name`, for messages and listings.
+    pub(crate) fn path(&self) -> String {
+        format!("{}::{}", self.scope(), self.name)
+    }
+}
+
+/// The scope of the function an item's type name (`a::B::f::__memo_here`)
+/// was taken in: without the item, any closures or async blocks around it,
+/// and the function's own name (which is a companion's, `f_clear`, when a
+/// companion asks).
+pub(crate) fn scope_of(here: &'static str) -> &'static str {
+    let mut s = parent(here);
+    while let Some(p) = s.strip_suffix("::{{closure}}") {
+        s = p;
+    }
+    parent(s)
+}
+
+/// Whether `scope` (from `FnInfo::here`) is a generic impl's: an item nested
+/// in a fn shows the impl's parameters (`app::Loader<_>`, `app::Buf<N>`),
+/// while `F`, a closure declared in the same fn, shows the instantiation
+/// (`app::Loader<app::Big>`, `app::Buf<2>`). The two read the same for a
+/// plain impl, or one generic only over lifetimes (`app::G<&str>`), which
+/// needs no telling apart.
+pub(crate) fn is_generic<F>(scope: &str) -> bool {
+    instantiated_scope(std::any::type_name::<F>()) != scope
+}
+
+/// The scope of a fn as instantiated, from the type name of a closure
+/// declared in it or in a companion (`app::Loader<app::Big>::weights::{{closure}}`).
+pub(crate) fn instantiated_scope(closure: &'static str) -> &'static str {
+    let mut s = closure;
+    while let Some(p) = s.strip_suffix("::{{closure}}") {
+        s = p;
+    }
+    parent(s)
+}
+
+/// `path` without its last `::` segment. Splits at the last `::` outside
+/// angle brackets, so `<a::B as a::T>::f` and `a::G<b::C>` stay whole.
+fn parent(path: &str) -> &str {
+    let mut depth = 0i32;
+    let bytes = path.as_bytes();
+    let mut i = bytes.len();
+    while i > 1 {
+        i -= 1;
+        match bytes[i] {
+            // The `>` of a `->` in a fn pointer type closes nothing.
+            b'>' if bytes[i - 1] != b'-' => depth += 1,
+            b'<' => depth -= 1,
+            b':' if depth == 0 && bytes[i - 1] == b':' => return &path[..i - 1],
+            _ => {}
+        }
+    }
+    ""
 }
 
 /// The options given in the attribute, evaluated once, when the function's
@@ -135,5 +200,48 @@ impl Options {
     pub const fn takes_args(mut self, on: bool) -> Self {
         self.takes_args = on;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scope_of;
+
+    #[test]
+    fn scope_is_what_holds_the_function() {
+        for (here, scope) in [
+            ("app::data::load::__memo_here", "app::data"),
+            ("app::data::load_clear::__memo_here", "app::data"),
+            ("app::A::val::__memo_here", "app::A"),
+            ("app::G<_>::val::__memo_here", "app::G<_>"),
+            (
+                "app::G<alloc::string::String>::val::__memo_here",
+                "app::G<alloc::string::String>",
+            ),
+            ("app::G<fn() -> u8>::val::__memo_here", "app::G<fn() -> u8>"),
+            ("<app::A as app::T>::val::__memo_here", "<app::A as app::T>"),
+            ("app::outer::helper::__memo_here", "app::outer"),
+            (
+                "app::main::{{closure}}::f::__memo_here",
+                "app::main::{{closure}}",
+            ),
+            ("app::f::{{closure}}::{{closure}}::__memo_here", "app"),
+            ("f::__memo_here", ""),
+        ] {
+            assert_eq!(scope_of(here), scope, "{here}");
+        }
+    }
+
+    #[test]
+    fn generic_scopes_are_told_apart() {
+        use super::instantiated_scope;
+        assert_eq!(
+            instantiated_scope("app::Loader<app::Big>::weights::{{closure}}"),
+            "app::Loader<app::Big>"
+        );
+        assert_eq!(
+            instantiated_scope("app::Loader<u8>::weights_forget::{{closure}}::{{closure}}"),
+            "app::Loader<u8>"
+        );
     }
 }

@@ -22,6 +22,36 @@ pub fn hash_type<T: ?Sized>(h: &mut KeyHasher) {
     h.write_str(std::any::type_name::<T>());
 }
 
+/// A fn in a generic impl (`impl<T> Loader<T> { fn weights() }`) keys on
+/// the impl's instantiation: all of them share one static. `F` is a closure
+/// declared in the fn, whose type name carries it. The key goes in and out
+/// by value, so the hasher stays in registers; other fns pay one load of a
+/// byte and a branch.
+#[inline(always)]
+pub fn scoped<F>(cache: &'static FnCache, key: CallKey, _: F) -> CallKey {
+    if cache.in_generic_scope::<F>() {
+        return with_instantiation::<F>(key);
+    }
+    key
+}
+
+/// [`scoped`] for a companion (`f_forget`), which has no cache at hand:
+/// `here` is an item declared in the companion, `F` a closure.
+pub fn scoped_of<F>(here: fn() -> &'static str, key: CallKey, _: F) -> CallKey {
+    if crate::info::is_generic::<F>(crate::info::scope_of(here())) {
+        return with_instantiation::<F>(key);
+    }
+    key
+}
+
+#[cold]
+fn with_instantiation<F>(key: CallKey) -> CallKey {
+    let mut h = KeyHasher::new();
+    h.write_bytes(&key.digest().to_le_bytes());
+    h.write_str(crate::info::instantiated_scope(std::any::type_name::<F>()));
+    h.call_key()
+}
+
 /// The same for an `impl Trait` parameter, whose type has no name to write.
 #[inline]
 pub fn hash_type_of_val<T: ?Sized>(h: &mut KeyHasher, _: &T) {
@@ -293,17 +323,26 @@ pub fn singleton_arc_result<T: SingletonValue + ?Sized, E>(
 
 // ---- companions -------------------------------------------------------------
 
+// Each companion passes `here`, the type name of an item declared inside
+// it, from which the runtime finds the scope (module, type or outer fn) of
+// the function it belongs to; see `FnInfo::here`.
+
 /// `f_clear()`.
-pub fn clear(module: &'static str, name: &'static str, source_hash: u128) {
-    for c in registry::matching(module, name, source_hash) {
+pub fn clear(here: fn() -> &'static str, name: &'static str, source_hash: u128) {
+    for c in registry::matching(here, name, source_hash) {
         c.clear();
     }
 }
 
 /// `f_forget(args)`.
-pub fn forget(module: &'static str, name: &'static str, source_hash: u128, key: CallKey) -> bool {
+pub fn forget(
+    here: fn() -> &'static str,
+    name: &'static str,
+    source_hash: u128,
+    key: CallKey,
+) -> bool {
     let mut found = false;
-    for c in registry::matching(module, name, source_hash) {
+    for c in registry::matching(here, name, source_hash) {
         found |= c.forget(key);
         found |= crate::replay::forget_widget_results(c, key.digest());
     }
@@ -311,31 +350,26 @@ pub fn forget(module: &'static str, name: &'static str, source_hash: u128, key: 
 }
 
 /// `f_stats()`.
-pub fn stats(module: &'static str, name: &'static str, source_hash: u128) -> Stats {
-    registry::matching(module, name, source_hash)
-        .fold(Stats::default(), |acc, c| acc.add(c.stats()))
+pub fn stats(here: fn() -> &'static str, name: &'static str, source_hash: u128) -> Stats {
+    registry::matching(here, name, source_hash).fold(Stats::default(), |acc, c| acc.add(c.stats()))
 }
 
 // ---- companions of persisted fns --------------------------------------------
 
-fn function_key(module: &'static str, name: &'static str, source_hash: u128) -> u128 {
-    FnInfo::new(module, name, Kind::Memo, source_hash, Options::new).function_key()
-}
-
 /// `f_clear()` of a `persist = "disk"` fn: memory and disk.
-pub fn persist_clear(module: &'static str, name: &'static str, source_hash: u128) {
-    clear(module, name, source_hash);
-    crate::persist::clear_fn(module, name);
+pub fn persist_clear(here: fn() -> &'static str, name: &'static str, source_hash: u128) {
+    clear(here, name, source_hash);
+    crate::persist::clear_fn(crate::info::scope_of(here()), name);
 }
 
 /// `f_forget(args)` of a `persist = "disk"` fn.
 pub fn persist_forget(
-    module: &'static str,
+    here: fn() -> &'static str,
     name: &'static str,
     source_hash: u128,
     key: CallKey,
 ) -> bool {
-    let in_memory = forget(module, name, source_hash, key);
-    let fkey = function_key(module, name, source_hash);
-    crate::persist::forget(module, name, fkey, key.digest()) | in_memory
+    let in_memory = forget(here, name, source_hash, key);
+    let info = FnInfo::new(here, name, Kind::Memo, source_hash, Options::new);
+    crate::persist::forget(&info, key.digest()) | in_memory
 }

@@ -10,6 +10,7 @@ use crate::stats::Stats;
 use crate::store::Store;
 use parking_lot::Mutex;
 use std::any::TypeId;
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::OnceLock;
 
 trait AnyStore: Send + Sync {
@@ -58,6 +59,10 @@ impl Entry {
 /// The per-function static that generated code declares inside the wrapper.
 pub struct FnCache {
     info: FnInfo,
+    /// Whether the fn sits in a generic impl (`impl<T> Loader<T>`), whose
+    /// instantiations share this static and so must key apart: unknown,
+    /// no or yes (`SCOPE_*`), found out on the first call.
+    generic_scope: AtomicU8,
     /// The first store made, for a one-compare hit path.
     first: OnceLock<Entry>,
     /// Every store made (the first included), walked without a lock.
@@ -65,6 +70,10 @@ pub struct FnCache {
     /// Serialises making stores, so each value type gets exactly one.
     making: Mutex<()>,
 }
+
+const SCOPE_UNKNOWN: u8 = 0;
+const SCOPE_PLAIN: u8 = 1;
+const SCOPE_GENERIC: u8 = 2;
 
 /// Every `FnCache` that has made a store, walked without a lock.
 static ALL: AppendList<&'static FnCache> = AppendList::new();
@@ -74,6 +83,7 @@ impl FnCache {
     pub const fn new(info: FnInfo) -> Self {
         FnCache {
             info,
+            generic_scope: AtomicU8::new(SCOPE_UNKNOWN),
             first: OnceLock::new(),
             all: AppendList::new(),
             making: Mutex::new(()),
@@ -121,6 +131,25 @@ impl FnCache {
         &self.info
     }
 
+    /// Whether the fn's scope is generic, so its key needs the instantiation.
+    /// `F` is a closure declared in the fn.
+    #[inline(always)]
+    pub(crate) fn in_generic_scope<F>(&self) -> bool {
+        match self.generic_scope.load(Relaxed) {
+            SCOPE_PLAIN => false,
+            SCOPE_GENERIC => true,
+            _ => self.find_generic_scope::<F>(),
+        }
+    }
+
+    #[cold]
+    fn find_generic_scope<F>(&self) -> bool {
+        let generic = crate::info::is_generic::<F>(self.info.scope());
+        let v = if generic { SCOPE_GENERIC } else { SCOPE_PLAIN };
+        self.generic_scope.store(v, Relaxed);
+        generic
+    }
+
     fn entries(&self) -> impl Iterator<Item = &'static Entry> {
         self.all.iter()
     }
@@ -156,13 +185,16 @@ fn all() -> impl Iterator<Item = &'static FnCache> {
     ALL.iter().copied()
 }
 
+/// The caches of the function a companion belongs to: `here` is the type
+/// name of an item inside the companion, so its scope is the function's.
 pub(crate) fn matching(
-    module: &'static str,
+    here: fn() -> &'static str,
     name: &'static str,
     source_hash: u128,
 ) -> impl Iterator<Item = &'static FnCache> {
+    let scope = crate::info::scope_of(here());
     all().filter(move |c| {
-        c.info.module == module && c.info.name == name && c.info.source_hash == source_hash
+        c.info.name == name && c.info.source_hash == source_hash && c.info.scope() == scope
     })
 }
 

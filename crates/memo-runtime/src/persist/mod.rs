@@ -292,24 +292,26 @@ fn save<V: PersistValue + 'static>(
     FnDisk::of(cache.info()).save(key.digest(), value, drawn);
 }
 
-fn name_key(module: &str, name: &str) -> u128 {
+/// What groups the versions of one function: where it is (module, type or
+/// outer fn) and its name.
+fn name_key(scope: &str, name: &str) -> u128 {
     let mut h = crate::KeyHasher::new();
-    h.write_str(module);
+    h.write_str(scope);
     h.write_str(name);
     h.finish()
 }
 
 /// The directory of one version of a function.
-fn fn_dir(module: &str, name: &str, function_key: u128) -> PathBuf {
+fn fn_dir(info: &FnInfo) -> PathBuf {
     location::root()
-        .join(files::hex(name_key(module, name)))
-        .join(files::hex(function_key))
+        .join(files::hex(name_key(info.scope(), info.name)))
+        .join(files::hex(info.function_key()))
 }
 
 /// `f_clear()` of a persisted fn: every version's entries go, not only this
 /// one's.
-pub(crate) fn clear_fn(module: &str, name: &str) {
-    let group = location::root().join(files::hex(name_key(module, name)));
+pub(crate) fn clear_fn(scope: &str, name: &str) {
+    let group = location::root().join(files::hex(name_key(scope, name)));
     if let Ok(list) = std::fs::read_dir(&group) {
         for e in list.flatten() {
             files::remove_fn_dir(&e.path());
@@ -318,8 +320,8 @@ pub(crate) fn clear_fn(module: &str, name: &str) {
 }
 
 /// `f_forget(args)` of a persisted fn: whether a file was removed.
-pub(crate) fn forget(module: &str, name: &str, function_key: u128, key: u128) -> bool {
-    let file = fn_dir(module, name, function_key).join(files::entry_name(key));
+pub(crate) fn forget(info: &FnInfo, key: u128) -> bool {
+    let file = fn_dir(info).join(files::entry_name(key));
     std::fs::remove_file(file).is_ok()
 }
 
@@ -358,7 +360,7 @@ impl FnDisk {
         let d: &'static FnDisk = Box::leak(Box::new(FnDisk {
             info,
             function_key: key,
-            dir: fn_dir(info.module, info.name, key),
+            dir: fn_dir(info),
             ttl: opts.ttl,
             max_disk_entries: opts.max_disk_entries,
             written: Mutex::new(None),

@@ -1127,7 +1127,8 @@ mod tests {
     use std::convert::Infallible;
 
     fn store() -> &'static Store<u32> {
-        static INFO: FnInfo = FnInfo::new("tests", "f", Kind::Memo, 0, Options::new);
+        static INFO: FnInfo =
+            FnInfo::new(|| "tests::f::__memo_here", "f", Kind::Memo, 0, Options::new);
         Store::leak_new(&INFO)
     }
 
