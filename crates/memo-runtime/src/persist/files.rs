@@ -14,6 +14,7 @@
 
 use super::format::Encoded;
 use super::location::create_private_dir;
+use super::{Cleared, Usage};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -139,26 +140,72 @@ pub(crate) fn prepare(dir: &Path, description: &str) -> io::Result<usize> {
     Ok(entries)
 }
 
-/// Deletes a function's directory: its entries, its record and any
-/// temporary files, then the directory itself and its group if now empty.
-/// Returns how many entries it removed.
-pub(crate) fn remove_fn_dir(dir: &Path) -> usize {
-    let mut removed = 0;
-    if let Ok(list) = fs::read_dir(dir) {
-        for e in list.flatten() {
-            let name = e.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if is_ours(name) && fs::remove_file(e.path()).is_ok() && entry_key(name).is_some() {
-                removed += 1;
-            }
+/// Deletes a function's directory: its entries and temporary files, then
+/// its record, the directory itself and its group if now empty. Says what
+/// went and what could not. The record goes last, and only if everything
+/// else went, so that a directory left half-cleared is still listed and
+/// cleared next time rather than hidden as nobody's.
+pub(crate) fn remove_fn_dir(dir: &Path) -> Cleared {
+    let mut done = Cleared::default();
+    let list = match fs::read_dir(dir) {
+        Ok(list) => list,
+        // Cleared by someone else since it was listed.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return done,
+        Err(e) => {
+            done.failed.push((dir.to_path_buf(), e));
+            return done;
         }
+    };
+    let mut record = false;
+    for e in list {
+        let e = match e {
+            Ok(e) => e,
+            Err(err) => {
+                done.failed.push((dir.to_path_buf(), err));
+                continue;
+            }
+        };
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let kind = e.file_type().ok();
+        // We never make directories in here, whatever their name.
+        if !is_ours(name) || kind.is_some_and(|k| k.is_dir()) {
+            continue;
+        }
+        if name == META {
+            record = true;
+            continue;
+        }
+        let regular = kind.is_some_and(|k| k.is_file());
+        match remove(&e.path(), &mut done.failed) {
+            true if regular && entry_key(name).is_some() => done.entries += 1,
+            true if regular && is_unfinished(name) => done.unfinished += 1,
+            _ => {}
+        }
+    }
+    if record && done.failed.is_empty() {
+        remove(&dir.join(META), &mut done.failed);
     }
     let _ = fs::remove_dir(dir);
     if let Some(group) = dir.parent() {
         // Fails, as it should, while another version's directory is there.
         let _ = fs::remove_dir(group);
     }
-    removed
+    done
+}
+
+/// Removes a file, noting why if it can't be; one already gone (another
+/// clear, an eviction, a rename that finished) is neither removed nor a
+/// failure.
+fn remove(file: &Path, failed: &mut Vec<(PathBuf, io::Error)>) -> bool {
+    match fs::remove_file(file) {
+        Ok(()) => true,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(e) => {
+            failed.push((file.to_path_buf(), e));
+            false
+        }
+    }
 }
 
 /// The `.memo` files of a function's directory with their write times.
@@ -166,7 +213,7 @@ fn entries_by_age(dir: &Path) -> Vec<(SystemTime, PathBuf)> {
     let mut out = Vec::new();
     if let Ok(list) = fs::read_dir(dir) {
         for e in list.flatten() {
-            if e.file_name().to_str().and_then(entry_key).is_some() {
+            if is_entry(&e) {
                 let t = e.metadata().and_then(|m| m.modified());
                 out.push((t.unwrap_or(SystemTime::UNIX_EPOCH), e.path()));
             }
@@ -188,39 +235,83 @@ pub(crate) fn evict_oldest(dir: &Path, keep: usize) -> usize {
     all.len() - removed
 }
 
-/// Every function directory under `root`.
-pub(crate) fn fn_dirs(root: &Path) -> Vec<PathBuf> {
+/// Whether a directory entry is one of our entries: a regular file with an
+/// entry's name. A symlink or directory under that name was not written by
+/// us, and following it would count (or evict) someone else's file.
+fn is_entry(e: &fs::DirEntry) -> bool {
+    e.file_name().to_str().and_then(entry_key).is_some() && e.file_type().is_ok_and(|t| t.is_file())
+}
+
+/// A write's temporary file (`.<value key>.memo.<pid>.<n>.tmp`): a write
+/// under way, or one whose writer died.
+fn is_unfinished(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".tmp")
+}
+
+/// Every function directory under `root` (real directories with digest
+/// names, not symlinks: a clear must not follow one out of the cache), and
+/// the directories that could not be read. A missing `root` is an empty
+/// cache, not an error.
+pub(crate) fn fn_dirs(root: &Path) -> (Vec<PathBuf>, Vec<(PathBuf, io::Error)>) {
     let mut out = Vec::new();
-    let Ok(groups) = fs::read_dir(root) else {
-        return out;
+    let mut failed = Vec::new();
+    let is_digest_dir = |e: &fs::DirEntry| {
+        e.file_name().to_str().is_some_and(is_hex_name) && e.file_type().is_ok_and(|t| t.is_dir())
     };
-    for g in groups.flatten() {
-        if !g.file_name().to_str().is_some_and(is_hex_name) {
-            continue;
+    let groups = match fs::read_dir(root) {
+        Ok(groups) => groups,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return (out, failed),
+        Err(e) => {
+            failed.push((root.to_path_buf(), e));
+            return (out, failed);
         }
-        if let Ok(fns) = fs::read_dir(g.path()) {
-            for f in fns.flatten() {
-                if f.file_name().to_str().is_some_and(is_hex_name) {
-                    out.push(f.path());
-                }
-            }
+    };
+    for g in groups.flatten().filter(is_digest_dir) {
+        match fs::read_dir(g.path()) {
+            Ok(fns) => out.extend(fns.flatten().filter(is_digest_dir).map(|f| f.path())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => failed.push((g.path(), e)),
         }
     }
     out.sort();
-    out
+    (out, failed)
 }
 
-/// What a function directory holds: its record, entry count and bytes.
-pub(crate) fn describe(dir: &Path) -> (String, usize, u64) {
-    let meta = fs::read_to_string(dir.join(META)).unwrap_or_default();
-    let name = meta.lines().next().unwrap_or("?").to_string();
-    let list = entries_by_age(dir);
-    let bytes = list
-        .iter()
-        .filter_map(|(_, p)| fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
-    (name, list.len(), bytes)
+/// The function a directory holds, from its record: `None` if it has none
+/// (a directory that only looks like ours, or one being created).
+pub(crate) fn record(dir: &Path) -> Option<String> {
+    let file = dir.join(META);
+    if !fs::symlink_metadata(&file).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
+    let text = fs::read_to_string(file).ok()?;
+    let name = text.lines().next()?.trim();
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// What a function directory holds, or `None` if it has no record.
+pub(crate) fn describe(dir: &Path) -> Option<Usage> {
+    let mut u = Usage {
+        function: record(dir)?,
+        entries: 0,
+        bytes: 0,
+        unfinished: 0,
+        unfinished_bytes: 0,
+        dir: dir.to_path_buf(),
+    };
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let len = || e.metadata().map_or(0, |m| m.len());
+        if is_entry(&e) {
+            u.entries += 1;
+            u.bytes += len();
+        } else if e.file_name().to_str().is_some_and(is_unfinished)
+            && e.file_type().is_ok_and(|t| t.is_file())
+        {
+            u.unfinished += 1;
+            u.unfinished_bytes += len();
+        }
+    }
+    Some(u)
 }
 
 #[cfg(test)]

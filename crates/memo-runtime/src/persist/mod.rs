@@ -42,7 +42,7 @@
 //! the function cached in memory only, with one warning through `log`.
 //! `docs/persistence.md` has the format and the reasons. From a shell, the
 //! `memo-cache` command (`list`, `clear`, `clear NAME`, `dir`) does what
-//! [`usage`], [`clear_function`] and [`memo::clear_all`](crate::memo::clear_all) do.
+//! [`usage`], [`clear_function_report`] and [`clear_all_report`] do.
 
 mod bulk;
 mod codec;
@@ -110,23 +110,40 @@ pub fn dir() -> PathBuf {
 /// assert_eq!(u.entries, 1);
 /// assert!(u.bytes > 1000); // the value and its header
 /// assert!(u.dir.starts_with(&dir));
+///
+/// // What a writer killed mid-write leaves (the name of a write's temporary file):
+/// let tmp = format!(".{:032x}.memo.4242.0.tmp", 7);
+/// std::fs::write(u.dir.join(tmp), [0; 100]).unwrap();
+/// let u = &memo_runtime::persist::usage()[0];
+/// assert_eq!((u.entries, u.unfinished, u.unfinished_bytes), (1, 1, 100));
 /// # std::fs::remove_dir_all(&dir).ok();
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Usage {
-    /// `module::function`.
+    /// The function's full path (`module::function`, `module::Type::method`),
+    /// as its directory's record gives it.
     pub function: String,
     /// Entries on disk (expired ones included until they are next read).
     pub entries: usize,
     /// Their total size in bytes.
     pub bytes: u64,
+    /// Temporary files of writes that have not finished: under way in some
+    /// process, or left by a writer that died. They are not entries (no
+    /// reader sees them) but take space until the function's next write
+    /// removes the old ones, or a clear removes them all.
+    pub unfinished: usize,
+    /// Their total size in bytes (not in [`bytes`](Self::bytes)).
+    pub unfinished_bytes: u64,
     /// The function's directory.
     pub dir: PathBuf,
 }
 
-/// Every function with entries or a directory in the disk cache, by
-/// function name. Reads the directory, so it sees entries of every process.
+/// Every function with a directory in the disk cache, sorted by function
+/// path. Reads the directory, so it sees entries of every process. Only
+/// directories with a function record are listed: others that happen to
+/// have the layout's digest names are not this crate's (or not yet). A
+/// missing or unreadable cache directory lists nothing.
 ///
 /// ```
 /// # let dir = std::env::temp_dir().join(format!("memo-doc-usage-{}", std::process::id()));
@@ -143,25 +160,59 @@ pub struct Usage {
 /// ```
 pub fn usage() -> Vec<Usage> {
     let mut out: Vec<Usage> = files::fn_dirs(location::root())
-        .into_iter()
-        .map(|dir| {
-            let (function, entries, bytes) = files::describe(&dir);
-            Usage {
-                function,
-                entries,
-                bytes,
-                dir,
-            }
-        })
+        .0
+        .iter()
+        .filter_map(|dir| files::describe(dir))
         .collect();
     out.sort_by(|a, b| a.function.cmp(&b.function));
     out
 }
 
-/// Deletes every persisted entry of the functions whose `module::name` is
-/// `function` or ends with `::function`, whether or not they ran in this
-/// process, and returns how many entries went. (Values already in memory stay:
-/// use the `f_clear()` companion for both.)
+/// What a clear removed from disk, and what it could not
+/// ([`clear_function_report`], [`clear_all_report`]).
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("memo-doc-cleared-{}", std::process::id()));
+/// # memo_runtime::persist::set_dir(&dir).unwrap();
+/// #[memo_runtime::memo(persist = "disk")]
+/// fn cube(x: u64) -> u64 { x * x * x }
+///
+/// cube(2);
+/// cube(3);
+/// let r = memo_runtime::persist::clear_all_report();
+/// assert_eq!(r.entries, 2);
+/// assert!(r.functions[0].ends_with("::cube"));
+/// assert!(r.failed.is_empty());
+/// # std::fs::remove_dir_all(&dir).ok();
+/// ```
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Cleared {
+    /// The functions whose directories were cleared, by full path, sorted.
+    pub functions: Vec<String>,
+    /// Entries removed.
+    pub entries: usize,
+    /// Temporary files of unfinished writes removed.
+    pub unfinished: usize,
+    /// What could not be removed or read, with the reason. A file that
+    /// vanished on its own (another process clearing too) is not here.
+    pub failed: Vec<(PathBuf, std::io::Error)>,
+}
+
+impl Cleared {
+    fn add(&mut self, function: String, done: Cleared) {
+        self.functions.push(function);
+        self.entries += done.entries;
+        self.unfinished += done.unfinished;
+        self.failed.extend(done.failed);
+    }
+}
+
+/// Deletes every persisted entry of the functions whose path is `function`
+/// or ends with `::function`, whether or not they ran in this process, and
+/// returns how many entries went. (Values already in memory stay: use the
+/// `f_clear()` companion for both.) [`clear_function_report`] says also
+/// which functions matched and what could not be removed.
 ///
 /// ```
 /// # let dir = std::env::temp_dir().join(format!("memo-doc-clear-fn-{}", std::process::id()));
@@ -175,21 +226,83 @@ pub fn usage() -> Vec<Usage> {
 /// # std::fs::remove_dir_all(&dir).ok();
 /// ```
 pub fn clear_function(function: &str) -> usize {
-    let suffix = format!("::{function}");
-    usage()
-        .into_iter()
-        .filter(|u| u.function == function || u.function.ends_with(&suffix))
-        .map(|u| files::remove_fn_dir(&u.dir))
-        .sum()
+    clear_function_report(function).entries
 }
 
-/// Deletes every persisted entry under [`dir`]. Only files of the cache's own
-/// layout are removed. Called by [`memo::clear_all`](crate::memo::clear_all).
-pub(crate) fn clear_all() -> usize {
-    files::fn_dirs(location::root())
-        .iter()
-        .map(|d| files::remove_fn_dir(d))
-        .sum()
+/// [`clear_function`], saying which functions matched (none: no function
+/// of that name has a directory) and what could not be removed.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("memo-doc-clear-fn-report-{}", std::process::id()));
+/// # memo_runtime::persist::set_dir(&dir).unwrap();
+/// mod shapes {
+///     #[memo_runtime::memo(persist = "disk")]
+///     pub fn area(w: u64, h: u64) -> u64 { w * h }
+/// }
+///
+/// shapes::area(2, 3);
+/// let r = memo_runtime::persist::clear_function_report("shapes::area");
+/// assert_eq!((r.functions.len(), r.entries), (1, 1));
+/// assert!(r.functions[0].ends_with("shapes::area"));
+/// assert!(r.failed.is_empty());
+/// assert!(memo_runtime::persist::clear_function_report("nothing").functions.is_empty());
+/// # std::fs::remove_dir_all(&dir).ok();
+/// ```
+pub fn clear_function_report(function: &str) -> Cleared {
+    let suffix = format!("::{function}");
+    let (dirs, failed) = files::fn_dirs(location::root());
+    let mut done = Cleared {
+        failed,
+        ..Cleared::default()
+    };
+    for dir in dirs {
+        match files::record(&dir) {
+            Some(f) if f == function || f.ends_with(&suffix) => {
+                done.add(f, files::remove_fn_dir(&dir));
+            }
+            _ => {}
+        }
+    }
+    done.functions.sort();
+    done
+}
+
+/// Deletes every persisted entry under [`dir`] (memory is untouched:
+/// [`memo::clear_all`](crate::memo::clear_all) does both) and says what went
+/// and what could not. Only files of the cache's own layout, in directories
+/// with a function record, are removed.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("memo-doc-clear-all-report-{}", std::process::id()));
+/// # memo_runtime::persist::set_dir(&dir).unwrap();
+/// #[memo_runtime::memo(persist = "disk")]
+/// fn twice(x: u64) -> u64 { x * 2 }
+///
+/// twice(1);
+/// let r = memo_runtime::persist::clear_all_report();
+/// assert_eq!((r.functions.len(), r.entries, r.failed.len()), (1, 1, 0));
+/// assert!(memo_runtime::persist::usage().is_empty());
+/// assert_eq!(twice(1), 2); // from memory: still there
+/// # std::fs::remove_dir_all(&dir).ok();
+/// ```
+pub fn clear_all_report() -> Cleared {
+    let (dirs, failed) = files::fn_dirs(location::root());
+    let mut done = Cleared {
+        failed,
+        ..Cleared::default()
+    };
+    for dir in dirs {
+        if let Some(f) = files::record(&dir) {
+            done.add(f, files::remove_fn_dir(&dir));
+        }
+    }
+    done.functions.sort();
+    done
+}
+
+/// The disk side of [`memo::clear_all`](crate::memo::clear_all).
+pub(crate) fn clear_all() {
+    clear_all_report();
 }
 
 // ---- what generated code reaches --------------------------------------------
