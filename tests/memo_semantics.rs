@@ -142,6 +142,82 @@ fn entries_expire_ttl_after_they_were_written() {
     assert!(fresh_stats().evictions >= 1);
 }
 
+static HUGE_TTL_RUNS: Runs = Runs::new();
+
+// 2^64 + 1 ns: cut to 64 bits, 1 ns, which would expire at once.
+#[memo(ttl = "18446744073709551617ns")]
+fn ttl_past_u64_nanos(x: u32) -> u32 {
+    HUGE_TTL_RUNS.hit();
+    x
+}
+
+// ~584 years: cut to 64 bits, 0.29 s.
+#[memo(ttl = "18446744074s")]
+fn ttl_584_years(x: u32) -> u32 {
+    HUGE_TTL_RUNS.hit();
+    x
+}
+
+#[memo(ttl = Duration::from_secs(u64::MAX))]
+fn ttl_max_secs(x: u32) -> u32 {
+    HUGE_TTL_RUNS.hit();
+    x
+}
+
+#[memo(ttl = Duration::MAX)]
+fn ttl_max(x: u32) -> u32 {
+    HUGE_TTL_RUNS.hit();
+    x
+}
+
+#[test]
+fn a_ttl_too_long_for_nanoseconds_never_expires() {
+    for f in [ttl_past_u64_nanos, ttl_584_years, ttl_max_secs, ttl_max] {
+        f(1);
+    }
+    assert_eq!(HUGE_TTL_RUNS.get(), 4);
+    sleep(Duration::from_millis(400));
+    for f in [ttl_past_u64_nanos, ttl_584_years, ttl_max_secs, ttl_max] {
+        assert_eq!(f(1), 1);
+    }
+    assert_eq!(HUGE_TTL_RUNS.get(), 4, "every second call is a hit");
+    assert_eq!(ttl_584_years_stats().hits, 1);
+}
+
+fn no_room() -> usize {
+    0
+}
+
+#[memo(max_entries = no_room())]
+fn bounded_to_nothing(x: u32) -> u32 {
+    x
+}
+
+static MAX_FROM_STATIC: usize = 2;
+
+#[memo(max_entries = MAX_FROM_STATIC)]
+fn bounded_by_static(x: u32) -> u32 {
+    x
+}
+
+#[test]
+fn max_entries_computed_as_zero_panics_at_the_first_call() {
+    // A literal 0 and a named constant that is 0 fail to compile; a value
+    // known only at run time is checked when the cache is made.
+    for _ in 0..2 {
+        let e = catch_unwind(|| bounded_to_nothing(1)).unwrap_err();
+        let msg = e.downcast_ref::<String>().expect("a formatted message");
+        assert!(
+            msg.contains("`max_entries` of `") && msg.contains("bounded_to_nothing` is 0"),
+            "{msg}"
+        );
+    }
+    for x in 0..3 {
+        bounded_by_static(x);
+    }
+    assert_eq!(bounded_by_static_stats().entries, 2);
+}
+
 static LRU_RUNS: Runs = Runs::new();
 
 #[memo(max_entries = 2)]

@@ -277,8 +277,20 @@ fn parse_persist(input: ParseStream) -> syn::Result<LitStr> {
     } else if lookahead.peek(LitBool) {
         let b: LitBool = input.parse()?;
         Ok(LitStr::new(if b.value { "disk" } else { "" }, b.span))
+    } else if input.peek(Ident) {
+        // `persist = disk`: the quotes are missing.
+        let word: Ident = input.parse()?;
+        let msg = if word == "disk" {
+            "`persist` takes a string: write `persist = \"disk\"`, in quotes".to_string()
+        } else {
+            format!("unknown storage `{word}`: `persist` takes a string, `persist = \"disk\"`")
+        };
+        Err(syn::Error::new(word.span(), msg))
     } else {
-        Err(lookahead.error())
+        Err(syn::Error::new(
+            input.span(),
+            "`persist` takes a string: `persist = \"disk\"`",
+        ))
     }
 }
 

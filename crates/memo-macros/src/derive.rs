@@ -2,11 +2,14 @@
 //! (for an enum, the variant's name first). Names, not positions, so that
 //! reordering fields or variants changes the key instead of colliding.
 
-use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
-use syn::{Data, DeriveInput, Fields};
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::{Data, DeriveInput, Fields, Ident};
 
 pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
+    // Mixed-site, so that a field named `__h` binds a variable of its own
+    // instead of shadowing the hasher.
+    let h = &Ident::new("__h", Span::mixed_site());
     let name = &input.ident;
     let type_name = name.to_string();
     let mut generics = input.generics.clone();
@@ -17,7 +20,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
     let body = match &input.data {
         Data::Struct(s) => {
-            let (pat, stmts) = fields(&s.fields);
+            let (pat, stmts) = fields(&s.fields, h);
             quote! {
                 let Self #pat = self;
                 #(#stmts)*
@@ -27,10 +30,10 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             let arms = e.variants.iter().map(|v| {
                 let vname = &v.ident;
                 let vstr = vname.to_string();
-                let (pat, stmts) = fields(&v.fields);
+                let (pat, stmts) = fields(&v.fields, h);
                 quote! {
                     Self::#vname #pat => {
-                        __h.write_str(#vstr);
+                        #h.write_str(#vstr);
                         #(#stmts)*
                     }
                 }
@@ -52,15 +55,15 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         #[automatically_derived]
         impl #impl_g ::memo_runtime::StableHash for #name #ty_g #where_g {
             #[allow(unused_variables)]
-            fn stable_hash(&self, __h: &mut ::memo_runtime::KeyHasher) {
-                __h.write_str(#type_name);
+            fn stable_hash(&self, #h: &mut ::memo_runtime::KeyHasher) {
+                #h.write_str(#type_name);
                 #body
             }
         }
     })
 }
 
-fn fields(fields: &Fields) -> (TokenStream, Vec<TokenStream>) {
+fn fields(fields: &Fields, h: &Ident) -> (TokenStream, Vec<TokenStream>) {
     match fields {
         Fields::Named(n) => {
             let names: Vec<_> = n
@@ -72,21 +75,21 @@ fn fields(fields: &Fields) -> (TokenStream, Vec<TokenStream>) {
                 .iter()
                 .map(|f| {
                     let s = f.to_string();
-                    quote!(__h.param(#s, #f);)
+                    quote!(#h.param(#s, #f);)
                 })
                 .collect();
             (quote!({ #(#names),* }), stmts)
         }
         Fields::Unnamed(u) => {
             let names: Vec<_> = (0..u.unnamed.len())
-                .map(|i| format_ident!("__f{}", i))
+                .map(|i| Ident::new(&format!("__f{i}"), Span::mixed_site()))
                 .collect();
             let stmts = names
                 .iter()
                 .enumerate()
                 .map(|(i, f)| {
                     let s = i.to_string();
-                    quote!(__h.param(#s, #f);)
+                    quote!(#h.param(#s, #f);)
                 })
                 .collect();
             (quote!(( #(#names),* )), stmts)

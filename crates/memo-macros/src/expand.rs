@@ -5,22 +5,32 @@
 use crate::attr::{Kind, Spinner, Ttl};
 use crate::eager;
 use crate::model::{Binding, Hashing, Model, Param, ReturnShape};
-use proc_macro2::{Span, TokenStream};
+use crate::Func;
+use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
-use syn::{FnArg, Ident, ItemFn, ReturnType, Type};
+use syn::{FnArg, Ident, ReturnType, Type};
 
 fn rt() -> TokenStream {
     quote!(::memo_runtime::__private)
 }
 
-pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenStream {
+/// A local variable of the generated code. Mixed-site, as in `macro_rules!`:
+/// the user's code can neither see it nor shadow it (a parameter named
+/// `__memo_key` stays the user's). Located at `at`, for errors.
+fn local(name: &str, at: Span) -> Ident {
+    Ident::new(name, Span::mixed_site().located_at(at))
+}
+
+pub(crate) fn expand(model: &Model, item: &Func, source_hash: u128) -> TokenStream {
     let rt = rt();
-    let ItemFn {
+    let Func {
         attrs,
         vis,
         sig,
-        block,
+        body: block,
     } = item;
+    let key_var = local("__memo_key", Span::call_site());
+    let body_var = local("__memo_body", Span::call_site());
     let name = &sig.ident;
     let name_str = name.to_string();
     let hash_lit = proc_macro2::Literal::u128_suffixed(source_hash);
@@ -43,34 +53,36 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
         })
         .collect();
 
-    // The user's block as is (an extra pair of braces would trip
-    // `unused_braces` on one-line bodies), after any destructuring.
-    let body = if destructure.is_empty() {
-        quote!(#block)
-    } else {
-        quote!({ #(#destructure)* #block })
-    };
     let declared = match &sig.output {
         ReturnType::Type(_, ty) if !contains_impl_trait(ty) => Some(quote!(#ty)),
         ReturnType::Default => Some(quote!(())),
         _ => None,
     };
+    // An async block can't name its output type. A `return` of that type
+    // ahead of the body, in a branch never taken, fixes it before the body
+    // is checked, so that `?` and `return` inside infer what they did in the
+    // fn. (Not `let r: T = body; r`: a body that diverges, `todo!()` or a
+    // final `return`, would make the `r` unreachable code.)
+    let typed_output = match (&declared, model.is_async) {
+        (Some(ty), true) => Some(quote! {
+            if false {
+                return #rt::async_output::<#ty>();
+            }
+        }),
+        _ => None,
+    };
+    // The user's block, spliced (an extra pair of braces would trip
+    // `unused_braces` on one-line bodies), after any destructuring, and
+    // keeping its braces' span, where errors about its value point.
+    let mut stream = quote!(#typed_output #(#destructure)*);
+    stream.extend(block.stream());
+    let mut body = Group::new(Delimiter::Brace, stream);
+    body.set_span(block.span());
     let body_fn = if model.is_async {
-        // An async block can't name its output type; the `let` does, so that
-        // `?` and `return` inside the body infer what they did in the fn.
-        match &declared {
-            Some(ty) => quote! {
-                #[allow(clippy::let_and_return)]
-                let __memo_body = async move {
-                    let __memo_ret: #ty = #body;
-                    __memo_ret
-                };
-            },
-            None => quote!(let __memo_body = async move #body;),
-        }
+        quote!(let #body_var = async move #body;)
     } else {
         let ret = declared.as_ref().map(|ty| quote!(-> #ty));
-        quote!(let __memo_body = move || #ret #body;)
+        quote!(let #body_var = move || #ret #body;)
     };
     let ret_span = match &sig.output {
         ReturnType::Type(_, ty) => syn::spanned::Spanned::span(ty),
@@ -104,7 +116,7 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
     // make the call cover the return type.
     let singleton_call = |f: &str| {
         let f = Ident::new(&format!("{f}{suffix}"), Span::call_site());
-        let args = quote!(&__MEMO_CACHE, __memo_key, __memo_body);
+        let args = quote!(&__MEMO_CACHE, #key_var, #body_var);
         let call = match &sig.output {
             ReturnType::Type(_, ty) => call_spanning(&**ty, &f, args),
             ReturnType::Default => call_spanning(name, &f, args),
@@ -121,8 +133,10 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
         };
         // The argument too spans the return type: rustc points at it.
         let (first, last) = first_last(over);
+        // An unlikely name: dispatch is by method call, which a trait of the
+        // user's with a method of the same name would make ambiguous.
         let head =
-            quote_spanned!(first=> (&::memo_runtime::__private::probe(&__memo_body)).returns);
+            quote_spanned!(first=> (&::memo_runtime::__private::probe(&#body_var)).__memo_returns);
         let mut tail =
             proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, TokenStream::new());
         tail.set_span(last);
@@ -138,12 +152,12 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
         ReturnShape::Memo => {
             // A value that can't be cached is reported on the receiver of
             // `.memo(..)`: give it the return type's span.
-            let mode = quote_spanned!(ret_span=> (&::memo_runtime::__private::#probe(&__memo_body)).mode());
+            let mode = quote_spanned!(ret_span=> (&::memo_runtime::__private::#probe(&#body_var)).__memo_mode());
             let persist = if model.persist { "_persist" } else { "" };
             let memo = Ident::new(&format!("memo{persist}{suffix}"), ret_span);
             let mut args = proc_macro2::Group::new(
                 proc_macro2::Delimiter::Parenthesis,
-                quote!(&__MEMO_CACHE, __memo_key, __memo_body),
+                quote!(&__MEMO_CACHE, #key_var, #body_var),
             );
             args.set_span(ret_span);
             let call = resolve(quote!(#mode.#memo #args));
@@ -167,7 +181,7 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
     // Widget values join the key at run time, inside a session.
     let widgets = model
         .allow_widgets
-        .then(|| quote!(let __memo_key = #rt::WithWidgets(__memo_key);));
+        .then(|| quote!(let #key_var = #rt::WithWidgets(#key_var);));
 
     // An eager async fn's own code is the hit path (hash, look up, hand
     // over; the body is a future of its own, the miss path a cold call), so
@@ -193,7 +207,7 @@ pub(crate) fn expand(model: &Model, item: &ItemFn, source_hash: u128) -> TokenSt
                     __memo_options
                 },
             ));
-            let __memo_key: #rt::CallKey = #key;
+            let #key_var: #rt::CallKey = #key;
             #widgets
             #[allow(unused_mut)]
             #body_fn
@@ -258,16 +272,18 @@ fn options(model: &Model) -> TokenStream {
 /// `forget` (which hashes a by-value `self` through the `&self` it takes).
 fn key_expr(model: &Model, for_forget: bool) -> TokenStream {
     let rt = rt();
+    let h = local("__memo_h", Span::call_site());
     let mut stmts = Vec::new();
     if model.has_receiver {
-        stmts.push(quote!(#rt::hash_type::<Self>(&mut __memo_h);));
+        stmts.push(quote!(#rt::hash_type::<Self>(&mut #h);));
     }
     for t in &model.type_params {
-        stmts.push(quote_spanned!(t.span()=> #rt::hash_type::<#t>(&mut __memo_h);));
+        stmts.push(quote_spanned!(t.span()=> #rt::hash_type::<#t>(&mut #h);));
     }
     for c in &model.const_params {
         let n = c.to_string();
-        stmts.push(quote_spanned!(c.span()=> __memo_h.param(#n, &#c);));
+        let rt = quote_spanned!(c.span()=> ::memo_runtime::__private);
+        stmts.push(quote_spanned!(c.span()=> #rt::KeyHasher::param(&mut #h, #n, &#c);));
     }
     for p in &model.params {
         stmts.extend(hash_param(p, for_forget));
@@ -277,9 +293,9 @@ fn key_expr(model: &Model, for_forget: bool) -> TokenStream {
         quote!(#rt::KeyHasher::new().call_key())
     } else {
         quote! {{
-            let mut __memo_h = #rt::KeyHasher::new();
+            let mut #h = #rt::KeyHasher::new();
             #(#stmts)*
-            __memo_h.call_key()
+            #h.call_key()
         }}
     };
     // A receiver's `Self` already names the instantiation of a generic impl;
@@ -297,26 +313,39 @@ fn hash_param(p: &Param, for_forget: bool) -> Option<TokenStream> {
     let rt = rt();
     let name = &p.name;
     let span = p.span;
+    let h = local("__memo_h", span);
     let value = match &p.binding {
         Binding::Receiver { .. } => quote_spanned!(span=> self),
         Binding::Ident(i) => quote!(#i),
         Binding::Pattern { renamed, .. } => quote!(#renamed),
     };
-    // A reference (or `&self`) is handed to overrides as is; an owned value
-    // by reference.
-    let by_ref_already =
-        p.is_ref || (for_forget && matches!(p.binding, Binding::Receiver { by_value: true }));
-    let arg = if by_ref_already {
+    // `forget` takes a by-value receiver by reference (`self: Arc<Self>`
+    // becomes `self: &Arc<Self>`): `self` there is what `&self` is in the
+    // wrapper.
+    let borrowed_self = for_forget && matches!(p.binding, Binding::Receiver { by_value: true });
+    let owned = if borrowed_self {
         quote!(#value)
     } else {
         quote!(&#value)
     };
+    // A reference (or `&self`) is handed to overrides as is; an owned value
+    // by reference.
+    let arg = if p.is_ref {
+        quote!(#value)
+    } else {
+        owned.clone()
+    };
     let type_of = p
         .impl_trait
-        .then(|| quote_spanned!(span=> #rt::hash_type_of_val(&mut __memo_h, &#value);));
+        .then(|| quote_spanned!(span=> #rt::hash_type_of_val(&mut #h, &#value);));
     let stmt = match &p.hashing {
         Hashing::Skip => return None,
-        Hashing::Value => quote_spanned!(span=> __memo_h.param(#name, &#value);),
+        // A path, not `h.param(..)`: a user's trait with a `param` method
+        // for every type would be picked first (by autoref).
+        Hashing::Value => {
+            let rt = quote_spanned!(span=> ::memo_runtime::__private);
+            quote_spanned!(span=> #rt::KeyHasher::param(&mut #h, #name, &#value);)
+        }
         // `&x` names the object `x` points to when `x` is a reference or a
         // smart pointer; an owned value with no address (`u32`) is rejected
         // by the `Address` bound. (`&&x` would key by the wrapper's own stack
@@ -330,13 +359,13 @@ fn hash_param(p: &Param, for_forget: bool) -> Option<TokenStream> {
                 Some(ty) if !contains_impl_trait(ty) => quote!(#ty),
                 _ => quote_spanned!(span=> _),
             };
-            quote_spanned!(span=> #rt::hash_address::<#ty>(&mut __memo_h, #name, &#value);)
+            quote_spanned!(span=> #rt::hash_address::<#ty>(&mut #h, #name, #owned);)
         }
         Hashing::With(f) => {
             // A closure returning a type that is not `StableHash` is the
             // override's fault: the call covers it.
             let by = Ident::new("hash_by", Span::call_site());
-            let call = call_spanning(f, &by, quote!(&mut __memo_h, #name, #arg, #f));
+            let call = call_spanning(f, &by, quote!(&mut #h, #name, #arg, #f));
             quote!(#call;)
         }
     };
@@ -411,7 +440,7 @@ fn contains_impl_trait(ty: &Type) -> bool {
 }
 
 /// `f_clear()`, `f_forget(args)` and `f_stats()` beside the function.
-fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> TokenStream {
+fn companions(model: &Model, item: &Func, hash_lit: &proc_macro2::Literal) -> TokenStream {
     let rt = rt();
     let sig = &item.sig;
     let vis = &item.vis;
@@ -475,10 +504,13 @@ fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> 
         .iter()
         .filter(|a| a.path().is_ident("cfg"))
         .collect();
+    let lints = lint_attrs(&item.attrs);
+    let key_var = local("__memo_key", Span::call_site());
 
     quote! {
         #[doc = #clear_doc]
         #(#cfg)*
+        #(#lints)*
         #[allow(dead_code)]
         #vis fn #clear() {
             #here
@@ -487,19 +519,48 @@ fn companions(model: &Model, item: &ItemFn, hash_lit: &proc_macro2::Literal) -> 
 
         #[doc = #forget_doc]
         #(#cfg)*
+        #(#lints)*
         #[allow(dead_code, unused_variables, clippy::ptr_arg)]
         #vis #fsig {
             #here
-            let __memo_key: #rt::CallKey = #key;
-            #rt::#forget_fn(__memo_here, #name_str, #hash_lit, __memo_key)
+            let #key_var: #rt::CallKey = #key;
+            #rt::#forget_fn(__memo_here, #name_str, #hash_lit, #key_var)
         }
 
         #[doc = #stats_doc]
         #(#cfg)*
+        #(#lints)*
         #[allow(dead_code)]
         #vis fn #stats() -> ::memo_runtime::Stats {
             #here
             #rt::stats(__memo_here, #name_str, #hash_lit)
         }
     }
+}
+
+/// The fn's lint attributes, for its companions: `forget` has its
+/// signature (`#[allow(clippy::too_many_arguments)]`), all three its name
+/// (`#[allow(non_snake_case)]`). Written before the companions' own
+/// `allow`s, which win for the lints they name (`dead_code`: a companion
+/// may go unused). `expect` becomes `allow`, as a companion need not
+/// trigger what the fn does, and `forbid` becomes `deny`, which those
+/// `allow`s may override.
+fn lint_attrs(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
+    attrs
+        .iter()
+        .filter_map(|a| {
+            let level = a.path().get_ident()?.to_string();
+            let level = match level.as_str() {
+                "allow" | "expect" => "allow",
+                "warn" => "warn",
+                "deny" | "forbid" => "deny",
+                _ => return None,
+            };
+            let mut a = a.clone();
+            if let syn::Meta::List(list) = &mut a.meta {
+                list.path = Ident::new(level, list.path.segments[0].ident.span()).into();
+            }
+            Some(a)
+        })
+        .collect()
 }

@@ -6,7 +6,7 @@ use crate::attr::{HashBy, Kind, Options, Spinner, Ttl};
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
-use syn::{Expr, FnArg, GenericParam, Ident, ItemFn, Lit, Pat, ReturnType, Type};
+use syn::{Expr, FnArg, GenericParam, Ident, Lit, Pat, ReturnType, Type};
 
 pub(crate) enum Hashing {
     Value,
@@ -80,10 +80,15 @@ impl Errors {
     }
 }
 
-pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<Model> {
+/// `attr` is the attribute as written (`#[cache_data]`), for messages.
+pub(crate) fn validate(
+    kind: Kind,
+    attr: &str,
+    opts: Options,
+    item: &crate::Func,
+) -> syn::Result<Model> {
     let mut errs = Errors(None);
     let sig = &item.sig;
-    let attr = kind.attr();
 
     for a in &item.attrs {
         if let Some(other) = cache_attr(a) {
@@ -111,10 +116,19 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
         match input {
             FnArg::Receiver(r) => {
                 has_receiver = true;
-                if r.reference.is_some() && r.mutability.is_some() {
+                // `&mut self`, or typed: `self: &mut Self`, `self: &mut
+                // Box<Self>`, `self: Pin<&mut Self>`. Even with `hash(self =
+                // ignore)`: a receiver can't opt out by its name, as `_v: &mut T` does.
+                let typed_mut = r.colon_token.is_some() && has_mut_ref(r.ty.to_token_stream());
+                if (r.reference.is_some() && r.mutability.is_some()) || typed_mut {
+                    let written = if typed_mut {
+                        format!("self: {}", crate::tidy(&r.ty))
+                    } else {
+                        "&mut self".into()
+                    };
                     errs.push(syn::Error::new_spanned(
                         r,
-                        format!("{attr} can't cache a method that takes `&mut self`: on a hit the body does not run, so the mutation would not happen. Take `&self`, or move the cached part into a fn of its own"),
+                        format!("{attr} can't cache a method that takes `{written}`: on a hit the body does not run, so the mutation would not happen. Take `&self`, or move the cached part into a fn of its own"),
                     ));
                 }
                 params.push(Param {
@@ -142,6 +156,9 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
                         let mut names = Vec::new();
                         collect_bindings(pat, &mut names);
                         let skipped = names.iter().all(|n| n.to_string().starts_with('_'));
+                        // Call-site, unlike the other generated locals: an
+                        // error about the pattern's value is reported on
+                        // this name, which then points at the pattern alone.
                         let renamed = Ident::new(&format!("__memo_arg{i}"), pat.span());
                         let text = pat.to_token_stream().to_string();
                         (
@@ -182,21 +199,7 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
     for o in opts.hash {
         let target = o.param.to_string();
         match params.iter_mut().find(|p| p.name == target) {
-            None => errs.at(
-                o.param.span(),
-                format!(
-                    "`{target}` is not a parameter of `{}`{}",
-                    sig.ident,
-                    if params.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            "; its parameters are: {}",
-                            params.iter().map(|p| format!("`{}`", p.name)).collect::<Vec<_>>().join(", ")
-                        )
-                    }
-                ),
-            ),
+            None => errs.at(o.param.span(), not_a_param(&o.param, &sig.ident, &params)),
             Some(p) if matches!(p.hashing, Hashing::Skip) => errs.at(
                 o.param.span(),
                 format!("`{target}` is not hashed (its name starts with `_`), so it needs no override; remove the `_` to hash it"),
@@ -236,7 +239,7 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
             ReturnType::Default => {
                 errs.at(
                     sig.ident.span(),
-                    "a #[singleton] fn must return the resource it creates, e.g. `-> Pool`; to run code once for its effects, use `std::sync::Once`",
+                    format!("a {attr} fn must return the resource it creates, e.g. `-> Pool`; to run code once for its effects, use `std::sync::Once`"),
                 );
                 ReturnShape::Plain { arc: false }
             }
@@ -254,7 +257,7 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
         if kind == Kind::Singleton {
             errs.at(
                 key.span(),
-                "`persist` does not apply to #[singleton]: it holds a live resource (a pool, a client, a model), which can't be written to disk. Remove `persist`",
+                format!("`persist` does not apply to {attr}: it holds a live resource (a pool, a client, a model), which can't be written to disk. Remove `persist`"),
             );
         }
     }
@@ -305,13 +308,11 @@ pub(crate) fn validate(kind: Kind, opts: Options, item: &ItemFn) -> syn::Result<
         has_receiver,
         ret,
         ttl,
-        max_entries: opts
-            .max_entries
-            .map(|(key, e)| typed(e, syn::parse_quote_spanned!(key.span()=> usize))),
+        max_entries: opts.max_entries.map(|(key, e)| count(&key, e, &sig.ident)),
         persist,
         max_disk_entries: opts
             .max_disk_entries
-            .map(|(key, e)| typed(e, syn::parse_quote_spanned!(key.span()=> usize))),
+            .map(|(key, e)| count(&key, e, &sig.ident)),
         spinner: opts.show_spinner.map(|(_, s)| s),
         show_time: opts.show_time.is_some_and(|(_, b)| b.value),
         allow_widgets: opts.allow_widgets.is_some_and(|(_, b)| b.value),
@@ -360,7 +361,69 @@ fn check_max_entries(name: &str, e: &Expr, errs: &mut Errors) {
 /// spanned to), rather than one inside the generated options.
 fn typed(e: Expr, ty: Type) -> Expr {
     let span = e.span();
-    syn::parse_quote_spanned!(span=> { let __memo_option: #ty = #e; __memo_option })
+    let v = Ident::new("__memo_option", Span::mixed_site().located_at(span));
+    syn::parse_quote_spanned!(span=> { let #v: #ty = #e; #v })
+}
+
+/// `max_entries = e` as a typed `usize`. A literal 0 is refused above; a
+/// named constant (`max_entries = ZERO`) is checked by the compiler here,
+/// in a `const _` item, which `cargo check` evaluates too: a path can only
+/// name a constant or an immutable static, both of which a const can read.
+/// Any other expression may not be constant, so the runtime checks its
+/// value when it creates the cache.
+fn count(key: &Ident, e: Expr, fn_name: &Ident) -> Expr {
+    let ty: Type = syn::parse_quote_spanned!(key.span()=> usize);
+    if !matches!(e, Expr::Path(_)) {
+        return typed(e, ty);
+    }
+    let span = e.span();
+    let msg = format!(
+        "`{key} = {}` of `{fn_name}` is 0, which would cache nothing: use at least 1, or remove the option for no limit",
+        crate::tidy(&e)
+    );
+    // `!= 0`, not a typed `usize`, so that a constant of another integer
+    // type gets only the mismatch from `typed`, with its hint.
+    let value = typed(e.clone(), ty);
+    syn::parse_quote_spanned! {span=> {
+        const _: () = ::core::assert!(#e != 0, #msg);
+        #value
+    }}
+}
+
+/// The message for an override naming no parameter. A name bound inside a
+/// destructured parameter is not one: the pattern hashes as a whole.
+fn not_a_param(target: &Ident, fn_name: &Ident, params: &[Param]) -> String {
+    let named: Vec<String> = params
+        .iter()
+        .filter(|p| !matches!(p.binding, Binding::Pattern { .. }))
+        .map(|p| format!("`{}`", p.name))
+        .collect();
+    let inside = params.iter().find(|p| match &p.binding {
+        Binding::Pattern { pat, .. } => {
+            let mut names = Vec::new();
+            collect_bindings(pat, &mut names);
+            names.iter().any(|n| n == target)
+        }
+        _ => false,
+    });
+    if let Some(p) = inside {
+        let ty =
+            p.ty.as_ref()
+                .map_or(String::new(), |t| format!(": {}", crate::tidy(t)));
+        let pat = match &p.binding {
+            Binding::Pattern { pat, .. } => crate::tidy(pat),
+            _ => p.name.clone(),
+        };
+        return format!(
+            "`{target}` is bound inside the destructured parameter `{pat}`, which can't take an override (a pattern is hashed as a whole): bind the parameter to a name, such as `arg{ty}`, and override that (`hash(arg = |a| ...)`), or make `{target}` a parameter of its own"
+        );
+    }
+    let list = if named.is_empty() {
+        String::new()
+    } else {
+        format!("; its parameters are: {}", named.join(", "))
+    };
+    format!("`{target}` is not a parameter of `{fn_name}`{list}")
 }
 
 /// The name of a caching attribute of this crate, if `a` is one.
@@ -434,4 +497,16 @@ fn collect_bindings(pat: &Pat, out: &mut Vec<Ident>) {
         // `_`, literals, ranges, rest: bind nothing.
         _ => {}
     }
+}
+
+/// `&mut` (or `&'a mut`) anywhere in a type's tokens.
+fn has_mut_ref(tokens: proc_macro2::TokenStream) -> bool {
+    use proc_macro2::TokenTree;
+    let t: Vec<TokenTree> = tokens.into_iter().collect();
+    let is = |i: usize, c: char| matches!(t.get(i), Some(TokenTree::Punct(p)) if p.as_char() == c);
+    let is_mut = |i: usize| matches!(t.get(i), Some(TokenTree::Ident(m)) if m == "mut");
+    (0..t.len()).any(|i| match &t[i] {
+        TokenTree::Group(g) => has_mut_ref(g.stream()),
+        _ => is(i, '&') && (is_mut(i + 1) || (is(i + 1, '\'') && is_mut(i + 3))),
+    })
 }

@@ -254,28 +254,31 @@ pub struct Future_;
 /// Anything else.
 pub struct Value;
 
+// Dispatch by method call, under a name no user trait will have (see
+// `ViaPlain`).
+
 /// Found for a sync body whose value is a future.
 pub trait ReturnsFuture {
     /// [`Future_`].
-    fn returns(&self) -> Future_;
+    fn __memo_returns(&self) -> Future_;
 }
 
 /// Found (through autoref) for every other sync body.
 pub trait ReturnsValue {
     /// [`Value`].
-    fn returns(&self) -> Value;
+    fn __memo_returns(&self) -> Value;
 }
 
 impl<F: Future> ReturnsFuture for Probe<F> {
     #[inline(always)]
-    fn returns(&self) -> Future_ {
+    fn __memo_returns(&self) -> Future_ {
         Future_
     }
 }
 
 impl<R> ReturnsValue for &Probe<R> {
     #[inline(always)]
-    fn returns(&self) -> Value {
+    fn __memo_returns(&self) -> Value {
         Value
     }
 }

@@ -133,7 +133,7 @@ pub use stats::Stats;
 /// | `max_entries = N` | keep at most `N` entries, dropping the least recently used |
 /// | `persist = "disk"` | also keep values on disk, for later processes (the value must be `Serialize + DeserializeOwned`; see [`persist`]) |
 /// | `max_disk_entries = N` | with `persist`: keep at most `N` entries on disk, dropping the oldest written |
-/// | `hash(p = ptr)` | key parameter `p` by which object it is (its address), not by its contents |
+/// | `hash(p = ptr)` | key parameter `p` by which object it is (its address and size: a subslice is another object), not by its contents |
 /// | `hash(p = \|v\| expr)` | key parameter `p` by `expr` (any function of it: a file's mtime, a connection's id) |
 /// | `hash(self = ignore)` | leave the receiver out of the key (other parameters: prefix them with `_`) |
 /// | `show_spinner = false` / `"text"` | what a miss shows inside an app session |
@@ -335,7 +335,12 @@ pub mod singleton {
 /// assert_eq!(load(3), vec![0, 1, 2]);
 /// cache_data::clear_all();
 /// ```
-pub use crate::memo as cache_data;
+pub use memo_macros::cache_data;
+
+/// [`memo`](mod@memo) under Streamlit's name: `cache_data::clear_all()`.
+pub mod cache_data {
+    pub use crate::memo::{clear_all, reset_stats, stats};
+}
 
 /// Streamlit's older name for [`memo`](macro@memo).
 ///
@@ -344,7 +349,7 @@ pub use crate::memo as cache_data;
 /// fn f(x: u8) -> u8 { x }
 /// assert_eq!(f(1), 1);
 /// ```
-pub use crate::memo as experimental_memo;
+pub use memo_macros::experimental_memo;
 
 /// Streamlit's name for [`singleton`](macro@singleton): `#[cache_resource]`,
 /// and `cache_resource::clear_all()`.
@@ -358,7 +363,13 @@ pub use crate::memo as experimental_memo;
 /// assert_eq!(*connection(), "conn");
 /// cache_resource::clear_all();
 /// ```
-pub use crate::singleton as cache_resource;
+pub use memo_macros::cache_resource;
+
+/// [`singleton`](mod@singleton) under Streamlit's name:
+/// `cache_resource::clear_all()`.
+pub mod cache_resource {
+    pub use crate::singleton::{clear_all, reset_stats, stats};
+}
 
 /// Streamlit's older name for [`singleton`](macro@singleton).
 ///
@@ -367,4 +378,4 @@ pub use crate::singleton as cache_resource;
 /// fn f() -> u8 { 1 }
 /// assert_eq!(*f(), 1);
 /// ```
-pub use crate::singleton as experimental_singleton;
+pub use memo_macros::experimental_singleton;

@@ -58,11 +58,22 @@ pub fn hash_type_of_val<T: ?Sized>(h: &mut KeyHasher, _: &T) {
     h.write_str(std::any::type_name::<T>());
 }
 
-/// The `ptr` override: keys by which object, not by its contents.
+/// The `ptr` override: keys by which object, not by its contents. An
+/// object is where it starts and, behind a fat pointer (a slice, a `str`, a
+/// `dyn Trait`), its size: `&v[..2]` and `&v[..4]` start at one address. A
+/// thin pointer's pointee has its type's size, which the signature fixes,
+/// so it writes the address alone, as before (the branch is decided at
+/// compile time).
 #[inline]
 pub fn hash_address<T: Address + ?Sized>(h: &mut KeyHasher, name: &str, value: &T) {
     h.write_str(name);
-    h.write_bytes(&(value.address() as u64).to_le_bytes());
+    let address = value.address() as u64;
+    if std::mem::size_of_val(value) > std::mem::size_of::<usize>() {
+        let object = u128::from(address) | (value.size() as u128) << 64;
+        h.write_bytes(&object.to_le_bytes());
+    } else {
+        h.write_bytes(&address.to_le_bytes());
+    }
 }
 
 /// The function override: keys by what `by` makes of the value.
@@ -158,13 +169,17 @@ pub fn probe<R, F: FnOnce() -> R>(_: &F) -> Probe<R> {
     Probe(PhantomData)
 }
 
+// The dispatch below is by method call, so its method has a name no user
+// trait will have: a trait in scope with a `mode` method for every type
+// would make the call ambiguous.
+
 /// Picked for `Result` bodies: method resolution finds this impl before the
 /// autoref'd [`ViaPlain`] one.
 pub trait ViaResult {
     /// The mode.
     type Mode;
     /// The mode.
-    fn mode(&self) -> Self::Mode;
+    fn __memo_mode(&self) -> Self::Mode;
 }
 
 /// Picked for every other body.
@@ -172,13 +187,13 @@ pub trait ViaPlain {
     /// The mode.
     type Mode;
     /// The mode.
-    fn mode(&self) -> Self::Mode;
+    fn __memo_mode(&self) -> Self::Mode;
 }
 
 impl<T, E> ViaResult for Probe<Result<T, E>> {
     type Mode = ResultMode<T, E>;
     #[inline]
-    fn mode(&self) -> ResultMode<T, E> {
+    fn __memo_mode(&self) -> ResultMode<T, E> {
         ResultMode(PhantomData)
     }
 }
@@ -186,9 +201,17 @@ impl<T, E> ViaResult for Probe<Result<T, E>> {
 impl<R> ViaPlain for &Probe<R> {
     type Mode = PlainMode<R>;
     #[inline]
-    fn mode(&self) -> PlainMode<R> {
+    fn __memo_mode(&self) -> PlainMode<R> {
         PlainMode(PhantomData)
     }
+}
+
+/// Names an async body's output type: `if false { return async_output::<T>(); }`
+/// ahead of the body fixes the async block's type, as a fn's declared one
+/// would, before the body is checked. Never called.
+#[inline(always)]
+pub fn async_output<T>() -> T {
+    unreachable!("never called: its branch is `if false`")
 }
 
 /// Caches `Ok` values only.

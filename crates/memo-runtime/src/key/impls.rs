@@ -138,12 +138,9 @@ impl<T: StableHash + ?Sized> StableHash for &T {
     }
 }
 
-impl<T: StableHash + ?Sized> StableHash for &mut T {
-    #[inline]
-    fn stable_hash(&self, h: &mut KeyHasher) {
-        (**self).stable_hash(h);
-    }
-}
+// No `&mut T`: a cached fn that took one would skip its mutation on every
+// hit, so a `&mut` anywhere in a key (`Option<&mut T>`, an alias, a tuple
+// pattern) must fail to compile, as a top-level one does in the macro.
 
 impl<T: StableHash + ToOwned + ?Sized> StableHash for Cow<'_, T> {
     #[inline]

@@ -20,6 +20,8 @@ pub use ptr::Address;
 /// `Option`, `Result`, tuples (up to 12), arrays, slices, `Vec`, `VecDeque`,
 /// `HashMap`/`HashSet` (order-independent), `BTreeMap`/`BTreeSet`, `Box`,
 /// `Rc`, `Arc`, `&T`, `Cow`, `Path`/`PathBuf`, `OsStr`, `Duration`, `()`.
+/// Not for `&mut T`: a cached fn skips its body on a hit, so a mutation
+/// through a hashed `&mut` would happen on the first call only.
 /// For your own types, derive it:
 ///
 /// ```
@@ -43,7 +45,8 @@ pub use ptr::Address;
     message = "`{Self}` can't be hashed into a cache key",
     label = "this value is part of a cache key, so it must implement `StableHash`",
     note = "for a parameter: prefix its name with `_` to leave it out of the key, or key it another way with `hash(param = ptr)` or `hash(param = |v| ...)`; for `self`: `hash(self = ignore)`",
-    note = "for your own types: `#[derive(memo_runtime::StableHash)]`"
+    note = "for your own types: `#[derive(memo_runtime::StableHash)]`",
+    note = "a `&mut` is never part of a key: a hit skips the body, so the mutation would not happen; take `&` if the fn only reads it, or prefix the parameter with `_` if it is not an input"
 )]
 pub trait StableHash {
     /// Appends this value's canonical encoding.

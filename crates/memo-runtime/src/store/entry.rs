@@ -29,7 +29,11 @@ impl<V> Ready<V> {
     pub(crate) fn new(value: V, ttl: Option<Duration>, tick: u64) -> Self {
         Ready {
             value,
-            expires: ttl.map_or(0, |t| now().saturating_add(t.as_nanos() as u64)),
+            // A ttl beyond u64 nanoseconds (584 years) never expires;
+            // `as u64` would wrap it to a short one.
+            expires: ttl.map_or(0, |t| {
+                now().saturating_add(u64::try_from(t.as_nanos()).unwrap_or(u64::MAX))
+            }),
             tick: AtomicU64::new(tick),
         }
     }

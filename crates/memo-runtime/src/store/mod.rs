@@ -183,6 +183,18 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// on its first cached call.
     pub(crate) fn leak_new(info: &'static FnInfo) -> &'static Self {
         let opts = (info.options)();
+        // The macro refuses a literal 0 and the compiler a named constant
+        // that is 0; any other expression is known only now.
+        for (name, n) in [
+            ("max_entries", opts.max_entries),
+            ("max_disk_entries", opts.max_disk_entries),
+        ] {
+            assert!(
+                n != Some(0),
+                "`{name}` of `{}` is 0, which would cache nothing: it must be at least 1 (remove the option for no limit)",
+                info.path()
+            );
+        }
         let mut room = Box::<Self>::new_uninit();
         let at = room.as_mut_ptr();
         // SAFETY: every field is written once (`every_field_is_written`
