@@ -57,3 +57,15 @@ fn list_and_clear() {
     assert_eq!(cli(&dir, &["dir"]).trim(), dir.display().to_string());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_empty_dir_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_memo-cache"))
+        .args(["--dir", "", "clear"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("can't be an empty path"), "{err}");
+    assert!(out.stdout.is_empty(), "nothing was cleared");
+}
