@@ -1,9 +1,12 @@
-//! `persist = "disk"` under faults: every damaged file is a miss that runs the
-//! body, rewrites the entry and logs one warning; an unwritable directory
-//! leaves the function in memory; a writer killed mid-write leaves nothing a
-//! reader trusts; two processes hammering one directory never see a torn
-//! entry. Each case runs in child processes of this binary, with its own
-//! cache directory.
+//! `persist = "disk"` under faults: every damaged file, and anything that is
+//! not a file at an entry's name, is a miss that runs the body, rewrites the
+//! entry and logs one warning; a damaged function record is repaired; an
+//! unwritable directory leaves the function in memory, and so does a cache
+//! directory other users can write to; a writer killed mid-write leaves
+//! nothing a reader trusts; two processes hammering one directory never see
+//! a torn entry, and a clear racing with writes does not stop them; another
+//! version's directory is left alone while a process uses it. Each case runs
+//! in child processes of this binary, with its own cache directory.
 
 mod persist_support;
 
@@ -75,6 +78,35 @@ fn child() {
                 );
             }
         }
+        "usage" => {
+            let names: Vec<String> = memo_runtime::persist::usage()
+                .into_iter()
+                .map(|u| u.function)
+                .collect();
+            report("functions", names.join(","));
+        }
+        "clear_square" => report("cleared", memo_runtime::persist::clear_function("square")),
+        "square_clear" => square_clear(),
+        "clear_forever" => loop {
+            square_clear();
+        },
+        "square_then_wait" => {
+            // Writes, then stays alive (holding its version's directory)
+            // until the parent removes the file named by `WAIT_FOR`, then
+            // writes `KEYS_AFTER`.
+            for x in keys() {
+                report(&format!("v{x}"), square(x));
+            }
+            let wait = std::env::var("WAIT_FOR").unwrap();
+            std::fs::write(&wait, b"").unwrap();
+            while Path::new(&wait).exists() {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let after = std::env::var("KEYS_AFTER").unwrap_or_default();
+            for x in after.split(',').filter_map(|k| k.parse().ok()) {
+                report(&format!("v{x}"), square(x));
+            }
+        }
         "big_forever" => {
             for x in 0.. {
                 big(x);
@@ -108,6 +140,38 @@ fn child() {
 
 fn square_child(dir: &Path, keys: &str) -> Report {
     run({
+        let mut c = child_cmd("child", "square", dir);
+        c.env("KEYS", keys);
+        c
+    })
+}
+
+/// [`run`], but a child still running after a minute (a read blocked on a
+/// FIFO) is killed and the test fails instead of hanging.
+fn run_briefly(mut c: std::process::Command) -> Report {
+    use std::process::Stdio;
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            let r = parse(&child.wait_with_output().unwrap());
+            panic!("the child hung:\n{}", r.raw);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let o = child.wait_with_output().unwrap();
+    let r = parse(&o);
+    assert!(o.status.success(), "child failed:\n{}", r.raw);
+    r
+}
+
+fn square_child_briefly(dir: &Path, keys: &str) -> Report {
+    run_briefly({
         let mut c = child_cmd("child", "square", dir);
         c.env("KEYS", keys);
         c
@@ -235,7 +299,8 @@ fn tmp_files(dir: &Path) -> Vec<String> {
         for f in std::fs::read_dir(g.path()).into_iter().flatten().flatten() {
             for e in std::fs::read_dir(f.path()).into_iter().flatten().flatten() {
                 let n = e.file_name().to_string_lossy().into_owned();
-                if n.ends_with(".tmp") {
+                // An entry's, not the function record's.
+                if n.ends_with(".tmp") && n.contains(".memo.") {
                     out.push(n);
                 }
             }
@@ -318,4 +383,311 @@ impl SpawnOutput for std::process::Command {
     fn spawn_output(mut self) -> std::thread::JoinHandle<std::process::Output> {
         std::thread::spawn(move || self.output().unwrap())
     }
+}
+
+/// Something that is not a file, put at an entry's name: what a user (or
+/// debris, or sabotage) can leave there. Each gets the path to fill and a
+/// scratch directory outside the cache.
+#[cfg(unix)]
+type MakeObstacle = fn(at: &Path, scratch: &Path);
+
+#[cfg(unix)]
+const OBSTACLES: &[(&str, MakeObstacle)] = &[
+    ("a directory", |at, _| {
+        std::fs::create_dir(at).unwrap();
+        std::fs::write(at.join("inside"), b"x").unwrap();
+    }),
+    ("a FIFO", |at, _| mkfifo(at)),
+    ("a symlink to a FIFO", |at, scratch| {
+        let fifo = scratch.join("fifo");
+        mkfifo(&fifo);
+        std::os::unix::fs::symlink(&fifo, at).unwrap();
+    }),
+    ("a socket", |at, scratch| {
+        // Made where its path is short enough for a socket address, then
+        // moved; the socket file stays when the listener is dropped.
+        let short = scratch.join("s");
+        std::os::unix::net::UnixListener::bind(&short).unwrap();
+        std::fs::rename(&short, at).unwrap();
+    }),
+    ("a symlink to a device", |at, _| {
+        std::os::unix::fs::symlink("/dev/null", at).unwrap();
+    }),
+];
+
+#[cfg(unix)]
+fn mkfifo(at: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(at.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+#[cfg(unix)]
+#[test]
+fn something_not_a_file_at_an_entry_is_a_miss_that_is_replaced_with_one_warning() {
+    for (what, make) in OBSTACLES {
+        let dir = fresh_dir("obstacle");
+        let scratch = fresh_dir("obstacle-scratch");
+        std::fs::create_dir_all(&scratch).unwrap();
+        let first = square_child(&dir, "7,8");
+        assert_eq!(first.get("ran"), "2");
+        let file = entry_file(&dir, "square", 7);
+        std::fs::remove_file(&file).unwrap();
+        make(&file, &scratch);
+
+        let hurt = square_child_briefly(&dir, "7,8,7");
+        assert_eq!((hurt.get("v7"), hurt.get("v8")), ("49", "64"), "{what}");
+        assert_eq!(
+            hurt.get("ran"),
+            "1",
+            "{what}: only 7 runs, 8 is still read from disk"
+        );
+        assert_eq!(hurt.warnings.len(), 1, "{what}: {:?}", hurt.warnings);
+        assert!(
+            hurt.warnings[0].contains(&*file.to_string_lossy()),
+            "{what}: the warning names the file: {}",
+            hurt.warnings[0]
+        );
+        assert!(
+            std::fs::symlink_metadata(&file).unwrap().is_file(),
+            "{what}: the entry is a file again"
+        );
+
+        let healed = square_child_briefly(&dir, "7,8");
+        assert_eq!(
+            (healed.get("v7"), healed.get("ran")),
+            ("49", "0"),
+            "{what}: the entry was rewritten, and read by the next process"
+        );
+        assert!(healed.warnings.is_empty(), "{what}: {:?}", healed.warnings);
+        if what.contains("symlink to a FIFO") {
+            assert!(
+                scratch.join("fifo").exists(),
+                "only the link went, not what it pointed to"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+}
+
+#[test]
+fn an_empty_function_record_is_repaired_by_the_next_write() {
+    let dir = fresh_dir("record");
+    square_child(&dir, "3");
+    let d = fn_dir(&dir, "square");
+    // What a write that failed with ENOSPC half-way through used to leave.
+    std::fs::write(d.join("function"), b"").unwrap();
+    let r = square_child(&dir, "3,4");
+    assert_eq!(r.get("ran"), "1", "3 is still read from disk");
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    let record = std::fs::read_to_string(d.join("function")).unwrap();
+    assert!(record.starts_with("persist_faults::square\n"), "{record:?}");
+    let listed = run(child_cmd("child", "usage", &dir));
+    assert_eq!(listed.get("functions"), "persist_faults::square");
+    let cleared = run(child_cmd("child", "clear_square", &dir));
+    assert_eq!(cleared.get("cleared"), "2", "clear finds it by name");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cache_dir_other_users_can_write_to_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = fresh_dir("loose");
+    let chmod = |mode| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode));
+    square_child(&dir, "3");
+    let entry = entry_file(&dir, "square", 3);
+    let written = std::fs::read(&entry).unwrap();
+    chmod(0o777).unwrap();
+
+    let r = square_child(&dir, "3,4,3");
+    assert_eq!((r.get("v3"), r.get("v4")), ("9", "16"));
+    assert_eq!(
+        r.get("ran"),
+        "2",
+        "3 is not read from disk; memory still caches"
+    );
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    let w = &r.warnings[0];
+    assert!(
+        w.contains(&format!("chmod 700 {}", dir.display())),
+        "the warning says how to fix it: {w}"
+    );
+    assert!(w.contains("writable by every user"), "{w}");
+    assert!(
+        !entry_file(&dir, "square", 4).exists(),
+        "nothing was written"
+    );
+    assert_eq!(std::fs::read(&entry).unwrap(), written);
+    // Group-writable is refused too.
+    chmod(0o770).unwrap();
+    let r = square_child(&dir, "3");
+    assert_eq!(
+        (r.get("ran"), r.warnings.len()),
+        ("1", 1),
+        "{:?}",
+        r.warnings
+    );
+
+    chmod(0o700).unwrap();
+    let r = square_child(&dir, "3");
+    assert_eq!(r.get("ran"), "0", "once fixed, the entries are read again");
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cache_dir_of_another_user_is_not_used() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = fresh_dir("foreign");
+    square_child(&dir, "3");
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).unwrap();
+    // Only root can give a directory away; elsewhere there is nothing to test.
+    // SAFETY: a valid NUL-terminated path.
+    if unsafe { libc::chown(c.as_ptr(), 65534, 65534) } != 0 {
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    let r = square_child(&dir, "3");
+    assert_eq!(r.get("ran"), "1", "nothing is read from it");
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert!(
+        r.warnings[0].contains("belongs to user id 65534"),
+        "{}",
+        r.warnings[0]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A shared or exclusive `flock` on a directory, as a process of another
+/// version of a function takes on its own.
+#[cfg(unix)]
+fn lock_dir(dir: &Path, how: libc::c_int) -> Option<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(dir).unwrap();
+    // SAFETY: an open file descriptor.
+    (unsafe { libc::flock(f.as_raw_fd(), how) } == 0).then_some(f)
+}
+
+/// Makes a directory for another version of `square` beside this one's,
+/// with one entry, as that version's process would have written it.
+#[cfg(unix)]
+fn other_version(dir: &Path) -> std::path::PathBuf {
+    let own = fn_dir(dir, "square");
+    let other = own.with_file_name(format!("{:032x}", 1));
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(
+        other.join("function"),
+        format!("persist_faults::square\n{:032x}\n", 1),
+    )
+    .unwrap();
+    std::fs::write(other.join(format!("{:032x}.memo", 2)), b"its entry").unwrap();
+    other
+}
+
+#[cfg(unix)]
+#[test]
+fn another_versions_directory_stays_while_a_process_uses_it() {
+    let dir = fresh_dir("versions");
+    square_child(&dir, "1");
+    let other = other_version(&dir);
+
+    // A process of the other version holds its directory: a first write of
+    // this version leaves it alone.
+    let held = lock_dir(&other, libc::LOCK_SH).unwrap();
+    let r = square_child(&dir, "2");
+    assert_eq!(r.get("ran"), "1");
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert!(
+        other.join(format!("{:032x}.memo", 2)).exists(),
+        "the live version's entries stay"
+    );
+    // Once it is gone, the next first write removes them.
+    drop(held);
+    square_child(&dir, "3");
+    assert!(!other.exists(), "the stale version is swept");
+    assert_eq!(
+        std::fs::read_dir(fn_dir(&dir, "square")).unwrap().count(),
+        4,
+        "this version kept its three entries and its record"
+    );
+
+    // An explicit clear removes every version, in use or not.
+    let other = other_version(&dir);
+    let _held = lock_dir(&other, libc::LOCK_SH).unwrap();
+    run(child_cmd("child", "square_clear", &dir));
+    assert!(!other.exists());
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_process_holds_its_versions_directory_while_it_lives() {
+    let dir = fresh_dir("holds");
+    let wait = dir.with_extension("waiting");
+    let mut c = child_cmd("child", "square_then_wait", &dir);
+    c.env("KEYS", "5").env("WAIT_FOR", &wait);
+    let child = c.spawn_output();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !wait.exists() {
+        assert!(Instant::now() < deadline, "the child never wrote");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let own = fn_dir(&dir, "square");
+    assert!(
+        lock_dir(&own, libc::LOCK_EX | libc::LOCK_NB).is_none(),
+        "a live process holds its version's directory"
+    );
+    std::fs::remove_file(&wait).unwrap();
+    let r = parse(&child.join().unwrap());
+    assert_eq!(r.get("ran"), "1", "{}", r.raw);
+    assert!(
+        lock_dir(&own, libc::LOCK_EX | libc::LOCK_NB).is_some(),
+        "and lets go when it ends"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn writes_go_on_while_another_process_clears_in_a_loop() {
+    let dir = fresh_dir("clear-race");
+    square_child(&dir, "1");
+    let mut clearer = child_cmd("child", "clear_forever", &dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let wait = dir.with_extension("waiting");
+    let keys: Vec<String> = (1..=2000).map(|x| x.to_string()).collect();
+    let mut c = child_cmd("child", "square_then_wait", &dir);
+    c.env("KEYS", keys.join(","))
+        .env("WAIT_FOR", &wait)
+        .env("KEYS_AFTER", "9999");
+    let writer = c.spawn_output();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !wait.exists() {
+        assert!(Instant::now() < deadline, "the writer never finished");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    clearer.kill().unwrap();
+    clearer.wait().unwrap();
+    std::fs::remove_file(&wait).unwrap();
+    let r = parse(&writer.join().unwrap());
+    assert_eq!(r.get("v2000"), "4000000");
+    assert!(r.warnings.is_empty(), "no write gave up: {:?}", r.warnings);
+    // Found by name, not through the record: a clear that raced a write
+    // can leave the directory without one until the next process.
+    let mut h = memo_runtime::KeyHasher::new();
+    h.param("x", &9999u64);
+    let name = format!("{:032x}.memo", h.finish());
+    let found = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .flat_map(|g| std::fs::read_dir(g.path()).unwrap().flatten())
+        .any(|f| f.path().join(&name).exists());
+    assert!(found, "the fn still persists once the clears stop");
+    let _ = std::fs::remove_dir_all(&dir);
 }

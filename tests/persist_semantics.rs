@@ -1,7 +1,8 @@
 //! What a user of `persist = "disk"` sees across processes: ttl survives a
 //! restart, `Result` persists only `Ok`, clear / forget / clear-all reach the
-//! files (also of fns not called in the clearing process), `max_disk_entries`
-//! bounds the directory, and files are private and named by digests.
+//! files (also of fns not called in the clearing process) and only ours,
+//! `max_disk_entries` bounds the directory, files are private and named by
+//! digests, and the directory is fixed, absolute, on first use.
 
 mod persist_support;
 
@@ -123,6 +124,10 @@ fn child() {
                 .into_iter()
                 .for_each(|x| report(&format!("forgot{x}"), square_forget(x))),
             "clear_all" => memo_runtime::memo::clear_all(),
+            "chdir" => std::env::set_current_dir(std::env::var("CHDIR").unwrap()).unwrap(),
+            "dir" => report("dir", memo_runtime::persist::dir().display()),
+            "set_dir_empty" => report("empty", memo_runtime::persist::set_dir("").unwrap_err()),
+            "set_dir" => memo_runtime::persist::set_dir(std::env::var("SET_DIR").unwrap()).unwrap(),
             other => panic!("unknown step {other}"),
         }
     }
@@ -322,7 +327,80 @@ fn set_dir_after_first_use_is_an_error() {
     memo_runtime::persist::set_dir(&dir).unwrap();
     square(1);
     let e = memo_runtime::persist::set_dir(dir.join("other")).unwrap_err();
-    assert_eq!(e.current, dir);
+    assert_eq!(
+        e,
+        memo_runtime::persist::SetDirError::InUse {
+            current: dir.clone()
+        }
+    );
     assert!(e.to_string().contains("before the first persisted call"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn set_dir_with_an_empty_path_is_an_error_and_changes_nothing() {
+    let unused = fresh_dir("set-dir-empty-unused");
+    let dir = fresh_dir("set-dir-empty");
+    let r = run({
+        let mut c = child_cmd("child", "set_dir_empty;set_dir;square;dir", &unused);
+        c.env("SET_DIR", &dir).env("KEYS", "3");
+        c
+    });
+    assert!(r.get("empty").contains("empty path"), "{}", r.get("empty"));
+    assert_eq!(
+        r.get("dir"),
+        dir.display().to_string(),
+        "the failed call did not fix the directory"
+    );
+    assert!(entry_file(&dir, "square", 3).exists());
+    assert!(!unused.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_relative_cache_dir_is_fixed_where_it_was_first_used() {
+    let work = fresh_dir("relative");
+    std::fs::create_dir_all(work.join("elsewhere")).unwrap();
+    let r = run({
+        let mut c = child_cmd("child", "square;chdir;cube;dir", Path::new("relcache"));
+        c.current_dir(&work)
+            .env("CHDIR", work.join("elsewhere"))
+            .env("KEYS", "2");
+        c
+    });
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    // As the child's working directory reads (macOS's temp dir is behind
+    // a symlink).
+    let cache = work.canonicalize().unwrap().join("relcache");
+    assert_eq!(r.get("dir"), cache.display().to_string(), "absolute");
+    assert!(entry_file(&cache, "square", 2).exists());
+    assert!(
+        entry_file(&cache, "cube", 2).exists(),
+        "written after the chdir, to the same directory"
+    );
+    assert!(!work.join("elsewhere/relcache").exists());
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+#[test]
+fn clear_leaves_a_users_own_files_in_a_fn_directory() {
+    let dir = fresh_dir("users-files");
+    go(&dir, "square", "1");
+    let fd = fn_dir(&dir, "square");
+    let notes = fd.join(".notes.tmp");
+    std::fs::write(&notes, "mine").unwrap();
+    go(&dir, "square_clear", "");
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "mine");
+    assert!(!entry_file_at(&fd, 1).exists());
+    go(&dir, "clear_all", "");
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "mine");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The file of `square(x)` in the fn directory `fd` (which `entry_file`
+/// can't find once its record is cleared).
+fn entry_file_at(fd: &Path, x: u64) -> std::path::PathBuf {
+    let mut h = memo_runtime::KeyHasher::new();
+    h.param("x", &x);
+    fd.join(format!("{:032x}.memo", h.finish()))
 }

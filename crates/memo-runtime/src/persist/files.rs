@@ -3,14 +3,17 @@
 //! ```text
 //! <root>/<name key>/<function key>/<value key>.memo
 //!                                 /function        (module::name and source hash, for listings)
-//!                                 /.<value key>.<pid>.<n>.tmp   (a write under way)
+//!                                 /.<value key>.memo.<pid>.<n>.tmp   (a write under way)
+//!                                 /.function.<pid>.<n>.tmp           (the record being written)
 //! ```
 //!
 //! Every name is a hex digest: nothing a user passed ends up in a path. The
 //! name key (module and name) groups the versions of one function, so a new
-//! version finds its predecessors' directories beside its own and removes them.
-//! Only files of this layout are ever deleted, so a cache directory pointed at
-//! the wrong place can't take other files with it.
+//! version finds its predecessors' directories beside its own and removes
+//! them, unless a live process still uses one (it holds a shared `flock` on
+//! its version's directory; see [`prepare`]). Only files of this layout are
+//! ever deleted, so a cache directory pointed at the wrong place can't take
+//! other files with it.
 
 use super::format::Encoded;
 use super::location::create_private_dir;
@@ -57,8 +60,67 @@ fn entry_key(name: &str) -> Option<&str> {
     name.strip_suffix(".memo").filter(|k| is_hex_name(k))
 }
 
+/// Whether `name` is a temporary file [`write_atomic`] makes:
+/// `.<value key>.memo.<pid>.<n>.tmp` or `.function.<pid>.<n>.tmp`. Exactly
+/// that, so that a user's own `.notes.tmp` is never taken for ours.
+fn is_tmp_name(name: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let Some(inner) = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(TMP_EXT))
+        .and_then(|n| n.strip_suffix('.'))
+    else {
+        return false;
+    };
+    let mut parts = inner.rsplitn(3, '.');
+    let (Some(n), Some(pid), Some(target)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    digits(n) && digits(pid) && (target == META || entry_key(target).is_some())
+}
+
 fn is_ours(name: &str) -> bool {
-    name == META || entry_key(name).is_some() || (name.starts_with('.') && name.ends_with(".tmp"))
+    name == META || entry_key(name).is_some() || is_tmp_name(name)
+}
+
+/// Why [`write_atomic`] failed.
+#[derive(Debug)]
+pub(crate) enum WriteError {
+    /// The directory can't take a file: the temporary file could not be
+    /// created or filled (unwritable, disk full), or it vanished with the
+    /// directory (a clear; `NotFound`, worth preparing again).
+    Dir(io::Error),
+    /// The file was written but can't be renamed over what is at its name,
+    /// even after removing that: this one entry is not stored.
+    Entry(io::Error),
+}
+
+impl From<WriteError> for io::Error {
+    fn from(e: WriteError) -> io::Error {
+        match e {
+            WriteError::Dir(e) | WriteError::Entry(e) => e,
+        }
+    }
+}
+
+/// Removes whatever is at `path` and is not an entry we can read or
+/// replace (a directory, a FIFO, a socket, a device, a symlink to one).
+/// Everything under the root is named by us, so a directory at an entry's
+/// name is debris (or sabotage) and goes with its contents; a symlink goes,
+/// not what it points to.
+pub(crate) fn remove_obstacle(path: &Path) -> io::Result<()> {
+    let m = fs::symlink_metadata(path)?;
+    if m.is_dir() {
+        return fs::remove_dir_all(path);
+    }
+    fs::remove_file(path).or_else(|e| {
+        // Windows removes a symlink to a directory as a directory.
+        if m.is_symlink() {
+            fs::remove_dir(path)
+        } else {
+            Err(e)
+        }
+    })
 }
 
 /// Writes `entry` to `dir/name` so that no reader ever sees part of it: the
@@ -66,55 +128,183 @@ fn is_ours(name: &str) -> bool {
 /// name (atomic on POSIX and on NTFS). No fsync: a process crash can't tear
 /// the entry, and after a power loss a damaged file fails its checksum and
 /// is recomputed, which costs less than syncing every write.
-pub(crate) fn write_atomic(dir: &Path, name: &str, entry: &Encoded) -> io::Result<()> {
+pub(crate) fn write_atomic(dir: &Path, name: &str, entry: &Encoded) -> Result<(), WriteError> {
+    write_file_atomic(dir, name, |w| entry.write_to(w))
+}
+
+/// [`write_atomic`] for any content.
+fn write_file_atomic(
+    dir: &Path,
+    name: &str,
+    content: impl FnOnce(&mut io::BufWriter<fs::File>) -> io::Result<()>,
+) -> Result<(), WriteError> {
     static N: AtomicU64 = AtomicU64::new(0);
     let tmp = dir.join(format!(
         ".{name}.{}.{}.{TMP_EXT}",
         std::process::id(),
         N.fetch_add(1, Relaxed)
     ));
-    let result = (|| {
+    let written = (|| {
         let mut o = fs::OpenOptions::new();
         o.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
         let file = o.open(&tmp)?;
         let mut w = io::BufWriter::with_capacity(1 << 16, file);
-        entry.write_to(&mut w)?;
+        content(&mut w)?;
         // The kernel stamps files with a coarse clock (a tick, milliseconds),
         // which would tie entries written in a burst; `max_disk_entries`
         // evicts by this time, so it is set precisely.
         w.into_inner()
             .map_err(io::IntoInnerError::into_error)?
-            .set_modified(SystemTime::now())?;
-        fs::rename(&tmp, dir.join(name))
+            .set_modified(SystemTime::now())
     })();
+    let result = written.map_err(WriteError::Dir).and_then(|()| {
+        let target = dir.join(name);
+        fs::rename(&tmp, &target).or_else(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                // Our temporary file went with a clear, or the directory did.
+                return Err(WriteError::Dir(e));
+            }
+            // Something the rename can't replace is in the way (a directory):
+            // it is not an entry, so it goes, once.
+            if remove_obstacle(&target).is_err() {
+                return Err(WriteError::Entry(e));
+            }
+            fs::rename(&tmp, &target).map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => WriteError::Dir(e),
+                _ => WriteError::Entry(e),
+            })
+        })
+    });
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result
 }
 
-/// Makes `dir` (a function's directory) ready for writing: creates it,
-/// records which function it holds, removes other versions' directories
-/// beside it and temporary files left by dead writers. Returns how many
-/// entries it holds. Only creating the directory and its record can fail:
-/// the clean-ups are best effort, so that another process clearing at the
-/// same moment can't make this one give up writing.
-pub(crate) fn prepare(dir: &Path, description: &str) -> io::Result<usize> {
-    create_private_dir(dir)?;
-    if !dir.join(META).exists() {
-        let mut o = fs::OpenOptions::new();
-        o.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-        o.open(dir.join(META))?.write_all(description.as_bytes())?;
+/// A shared lock on a function version's directory, held for as long as
+/// this process may write there: a new version's sweep in another process
+/// leaves a locked directory alone. The kernel drops it with the process,
+/// however the process ends.
+pub(crate) struct VersionLock {
+    #[cfg(unix)]
+    _dir: Option<fs::File>,
+}
+
+impl VersionLock {
+    #[cfg(unix)]
+    fn shared(dir: &Path) -> VersionLock {
+        // Best effort: without the lock, the worst is that a newer version
+        // running at the same time removes this one's entries, as before
+        // locks were taken.
+        let dir = open_dir(dir)
+            .ok()
+            .filter(|d| flock(d, libc::LOCK_SH).is_ok());
+        VersionLock { _dir: dir }
     }
-    if let (Some(group), Some(own)) = (dir.parent(), dir.file_name()) {
-        for e in fs::read_dir(group).into_iter().flatten().flatten() {
-            let name = e.file_name();
-            if name != own && name.to_str().is_some_and(is_hex_name) {
-                remove_fn_dir(&e.path());
+
+    #[cfg(not(unix))]
+    fn shared(_: &Path) -> VersionLock {
+        VersionLock {}
+    }
+}
+
+/// Opens a directory to lock it; anything else at `path` is refused
+/// without being opened (a FIFO would block the open).
+#[cfg(unix)]
+fn open_dir(path: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(path)
+}
+
+#[cfg(unix)]
+fn flock(f: &fs::File, how: libc::c_int) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    loop {
+        // SAFETY: `f` is an open file descriptor for the whole call.
+        if unsafe { libc::flock(f.as_raw_fd(), how) } == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Removes another version's directory, unless a live process holds it
+/// (its [`VersionLock`]). The exclusive lock is held while removing, so a
+/// process of that version starting now waits for the removal to finish
+/// and then finds its directory gone, and makes it again.
+#[cfg(unix)]
+fn sweep(other: &Path) {
+    let Ok(d) = open_dir(other) else { return };
+    // Any other failure means a file system without locks: nobody can hold
+    // one there either, so the directory goes as it did before locks.
+    if let Err(e) = flock(&d, libc::LOCK_EX | libc::LOCK_NB) {
+        if e.kind() == io::ErrorKind::WouldBlock {
+            return;
+        }
+    }
+    remove_fn_dir(other);
+}
+
+#[cfg(not(unix))]
+fn sweep(other: &Path) {
+    remove_fn_dir(other);
+}
+
+/// A function directory ready for writing.
+pub(crate) struct Prepared {
+    /// Entries it holds (an estimate between rescans).
+    pub(crate) entries: usize,
+    _lock: VersionLock,
+}
+
+/// Makes `dir` (a function's directory) ready for writing: creates it,
+/// takes this process's shared lock on it, makes sure its record says which
+/// function it holds (written atomically, and rewritten if a failed write
+/// left it empty or wrong), removes temporary files left by dead writers
+/// and, if `sweep_others`, the directories of other versions beside it that
+/// no live process holds. Only creating the directory and its record can
+/// fail: the clean-ups are best effort, so that another process clearing
+/// at the same moment can't make this one give up writing.
+pub(crate) fn prepare(dir: &Path, description: &str, sweep_others: bool) -> io::Result<Prepared> {
+    if let Err(e) = create_private_dir(dir) {
+        if e.kind() != io::ErrorKind::AlreadyExists {
+            return Err(e);
+        }
+        // `mkdir` found something there that was no directory when looked
+        // at: a file in the way (a real failure), or a directory a clear
+        // removed in between, which is worth preparing again, as for any
+        // directory removed under a write (`NotFound`).
+        match dir.ancestors().find_map(|a| fs::metadata(a).ok()) {
+            Some(m) if m.is_dir() => {
+                if !dir.is_dir() {
+                    return Err(io::Error::new(io::ErrorKind::NotFound, e));
+                }
+            }
+            _ => return Err(e),
+        }
+    }
+    // Before the sweep, so that two versions starting together can't each
+    // find the other unlocked.
+    let lock = VersionLock::shared(dir);
+    let expected = description.as_bytes();
+    if read_record(&dir.join(META), expected.len()).as_deref() != Some(expected) {
+        write_file_atomic(dir, META, |w| w.write_all(description.as_bytes()))?;
+    }
+    if sweep_others {
+        if let (Some(group), Some(own)) = (dir.parent(), dir.file_name()) {
+            for e in fs::read_dir(group).into_iter().flatten().flatten() {
+                let name = e.file_name();
+                if name != own && name.to_str().is_some_and(is_hex_name) {
+                    sweep(&e.path());
+                }
             }
         }
     }
@@ -125,7 +315,7 @@ pub(crate) fn prepare(dir: &Path, description: &str) -> io::Result<usize> {
         let Some(name) = name.to_str() else { continue };
         if entry_key(name).is_some() {
             entries += 1;
-        } else if name.ends_with(TMP_EXT) && name.starts_with('.') {
+        } else if is_tmp_name(name) {
             let old = e
                 .metadata()
                 .and_then(|m| m.modified())
@@ -137,7 +327,29 @@ pub(crate) fn prepare(dir: &Path, description: &str) -> io::Result<usize> {
             }
         }
     }
-    Ok(entries)
+    Ok(Prepared {
+        entries,
+        _lock: lock,
+    })
+}
+
+/// The function record's bytes (no more than one past `expected_len`: a
+/// longer one is wrong anyway), if it is a regular file. Opened
+/// non-blocking, as entries are: a FIFO in its place must not hang the
+/// write that is about to replace it.
+fn read_record(path: &Path, expected_len: usize) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut o = fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut o, libc::O_NONBLOCK);
+    let f = o.open(path).ok()?;
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut out = Vec::new();
+    f.take(expected_len as u64 + 1).read_to_end(&mut out).ok()?;
+    Some(out)
 }
 
 /// Deletes a function's directory: its entries and temporary files, then
@@ -330,6 +542,62 @@ mod tests {
             assert_eq!(hex(x), format!("{x:032x}"));
             assert_eq!(entry_name(x), format!("{x:032x}.memo"));
             assert_eq!(entry_key(&entry_name(x)), Some(&*hex(x)));
+        }
+    }
+
+    #[test]
+    fn a_directory_in_the_way_of_a_write_is_replaced() {
+        use crate::persist::format::{encode, type_hash, Want};
+        let dir = std::env::temp_dir().join(format!("memo-files-obstacle-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let name = entry_name(7);
+        fs::create_dir_all(dir.join(&name).join("deep")).unwrap();
+        fs::write(dir.join(&name).join("deep/file"), b"x").unwrap();
+        let want = Want {
+            function_key: 1,
+            value_key: 7,
+            type_hash: type_hash::<u8>(),
+        };
+        let entry = encode(want, &5u8, Vec::new(), SystemTime::now(), None).unwrap();
+        write_atomic(&dir, &name, &entry).unwrap();
+        assert_eq!(fs::read(dir.join(&name)).unwrap(), entry.to_vec());
+        let left: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(
+            left,
+            [std::ffi::OsString::from(&name)],
+            "no temporary file is left"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn only_our_own_temporary_names_are_ours() {
+        let key = hex(0xabc);
+        for ours in [
+            format!(".{key}.memo.123.0.tmp"),
+            format!(".{key}.memo.4194304.17.tmp"),
+            ".function.99.3.tmp".to_string(),
+        ] {
+            assert!(is_tmp_name(&ours) && is_ours(&ours), "{ours}");
+        }
+        for theirs in [
+            ".notes.tmp",
+            ".tmp",
+            "..tmp",
+            ".function.tmp",
+            ".function.1.tmp",
+            ".function.x.1.tmp",
+            ".function.1..tmp",
+            &format!(".{key}.123.0.tmp"),
+            &format!(".{key}.memo.123.0.tmp.bak"),
+            &format!("{key}.memo.123.0.tmp"),
+            &format!(".{}.memo.1.2.tmp", &key[1..]),
+        ] {
+            assert!(!is_ours(theirs), "{theirs}");
         }
     }
 }

@@ -74,6 +74,9 @@ pub(crate) enum Reject {
     Version(u32),
     /// Holds another key or type than asked (a renamed file, a collision).
     Mismatch(&'static str),
+    /// Something else than a regular file is at the entry's name (a
+    /// directory, a FIFO, a socket, a device, a symlink to one): what it is.
+    NotAFile(&'static str),
     /// The file could not be read.
     Io(io::Error),
 }
@@ -89,6 +92,7 @@ impl fmt::Display for Reject {
                 "entry format version {v}, this build reads version {FORMAT_VERSION}"
             ),
             Reject::Mismatch(what) => write!(f, "the entry holds another {what}"),
+            Reject::NotAFile(what) => write!(f, "{what} is in the entry's place"),
             Reject::Io(e) => write!(f, "can't read the entry: {e}"),
         }
     }

@@ -38,8 +38,10 @@
 //! A memory miss asks the disk inside the call's single flight (one read per
 //! key however many threads wait), and a disk hit fills memory with the rest
 //! of the entry's `ttl`. Nothing here ever fails a call: a file that can't be
-//! read or trusted is a miss, and a directory that can't be written leaves
-//! the function cached in memory only, with one warning through `log`.
+//! read or trusted is a miss, a directory that can't be written leaves
+//! the function cached in memory only, with one warning through `log`, and
+//! so does (for every function) a cache directory other users could write
+//! to.
 //! `docs/persistence.md` has the format and the reasons. From a shell, the
 //! `memo-cache` command (`list`, `clear`, `clear NAME`, `dir`) does what
 //! [`usage`], [`clear_function_report`] and [`clear_all_report`] do.
@@ -50,13 +52,15 @@ mod files;
 mod format;
 mod location;
 
-pub use location::{DirInUse, ENV_VAR};
+pub use location::{SetDirError, ENV_VAR};
 
 use crate::info::FnInfo;
 use crate::key::CallKey;
 use crate::registry::FnCache;
 use crate::replay::{self, Recorded, Recording};
+use files::{Prepared, WriteError};
 use format::{Reject, Want};
+use location::{Trust, Use};
 use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -66,31 +70,56 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Where persisted entries go, if called before the first persisted call (or
-/// clear): it wins over `MEMO_CACHE_DIR` and the default. Once the directory
-/// is in use it can't move, and a call asking for another one gets
-/// [`DirInUse`] instead of silently writing elsewhere.
+/// clear): it wins over `MEMO_CACHE_DIR` and the default. A relative path is
+/// taken against the working directory of this call, so a later `chdir`
+/// does not move the cache. Once the directory is in use it can't move, and
+/// a call asking for another one gets [`SetDirError::InUse`] instead of
+/// silently writing elsewhere; an empty path is [`SetDirError::Empty`].
 ///
 /// ```
+/// use memo_runtime::persist::{self, SetDirError};
+///
 /// let dir = std::env::temp_dir().join(format!("memo-doc-set-dir-{}", std::process::id()));
-/// memo_runtime::persist::set_dir(&dir).unwrap();
-/// assert_eq!(memo_runtime::persist::dir(), dir);
-/// memo_runtime::persist::set_dir(&dir).unwrap(); // the same again is fine
-/// assert!(memo_runtime::persist::set_dir(dir.join("elsewhere")).is_err());
+/// persist::set_dir(&dir).unwrap();
+/// assert_eq!(persist::dir(), dir);
+/// persist::set_dir(&dir).unwrap(); // the same again is fine
+/// assert!(matches!(
+///     persist::set_dir(dir.join("elsewhere")),
+///     Err(SetDirError::InUse { .. })
+/// ));
+/// assert_eq!(persist::set_dir(""), Err(SetDirError::Empty));
 /// ```
-pub fn set_dir(path: impl AsRef<Path>) -> Result<(), DirInUse> {
-    location::set(path.as_ref().to_path_buf())
+pub fn set_dir(path: impl AsRef<Path>) -> Result<(), SetDirError> {
+    location::set(path.as_ref())
 }
 
 /// The disk cache's directory: what [`set_dir`] set, else `$MEMO_CACHE_DIR`,
 /// else `$XDG_CACHE_HOME/memo`, else `~/.cache/memo` (macOS:
-/// `~/Library/Caches/memo`; Windows: `%LOCALAPPDATA%\memo\cache`). Asking
-/// fixes it for the rest of the process. It is created, owner-only (0700),
-/// on the first write.
+/// `~/Library/Caches/memo`; Windows: `%LOCALAPPDATA%\memo\cache`), else
+/// `.memo-cache`. Asking fixes it for the rest of the process, as an
+/// absolute path (a relative one is taken against the working directory
+/// of then). It is created, owner-only (0700), on the first write; on unix
+/// an existing one must belong to this user and be writable by nobody
+/// else, or the process logs a warning and caches in memory only.
 ///
 /// ```
 /// let dir = std::env::temp_dir().join(format!("memo-doc-dir-{}", std::process::id()));
 /// std::env::set_var(memo_runtime::persist::ENV_VAR, &dir);
 /// assert_eq!(memo_runtime::persist::dir(), dir);
+/// ```
+///
+/// A relative directory is fixed where it was when first used:
+///
+/// ```
+/// # let tmp = std::env::temp_dir().join(format!("memo-doc-dir-rel-{}", std::process::id()));
+/// # std::fs::create_dir_all(&tmp).unwrap();
+/// # std::env::set_current_dir(&tmp).unwrap();
+/// let work = std::env::current_dir().unwrap();
+/// std::env::set_var(memo_runtime::persist::ENV_VAR, "cache");
+/// assert_eq!(memo_runtime::persist::dir(), work.join("cache"));
+/// std::env::set_current_dir(std::env::temp_dir()).unwrap();
+/// assert_eq!(memo_runtime::persist::dir(), work.join("cache")); // still there
+/// # std::fs::remove_dir_all(&tmp).ok();
 /// ```
 pub fn dir() -> PathBuf {
     location::root().to_path_buf()
@@ -445,17 +474,30 @@ struct FnDisk {
     dir: PathBuf,
     ttl: Option<Duration>,
     max_disk_entries: Option<usize>,
-    /// Whether the directory was prepared in this process, and how many
-    /// entries it holds (an estimate between rescans).
-    written: Mutex<Option<usize>>,
-    /// Set after a write failed: from then on the function is memory-only.
+    /// The directory as prepared for writing in this process (with the
+    /// version's lock and how many entries it holds); `None` before the
+    /// first write and after the directory vanished under a write.
+    written: Mutex<Option<files::Prepared>>,
+    /// Other versions' directories are swept once per process, by the first
+    /// write; not again when a clear makes this one prepare its directory
+    /// anew, which would make two live versions take turns removing each
+    /// other's entries.
+    swept: AtomicBool,
+    /// Set after a write failed, or when the cache directory is not
+    /// trusted: from then on the function is memory-only.
     memory_only: AtomicBool,
     read_warned: AtomicBool,
+    /// An entry could not replace what was at its name.
+    entry_warned: AtomicBool,
     unencodable_warned: AtomicBool,
     /// The first value written in this process is decoded again, once.
     round_trip_checked: AtomicBool,
     hits: AtomicU64,
 }
+
+/// How many times a write prepares the function's directory and writes
+/// before giving up, when the directory keeps vanishing under it.
+const WRITE_ATTEMPTS: usize = 4;
 
 /// By function key. A list, not a map: there are few persisted functions,
 /// each looked up once per memory miss, and a `HashMap` would cost its random
@@ -477,8 +519,10 @@ impl FnDisk {
             ttl: opts.ttl,
             max_disk_entries: opts.max_disk_entries,
             written: Mutex::new(None),
+            swept: AtomicBool::new(false),
             memory_only: AtomicBool::new(false),
             read_warned: AtomicBool::new(false),
+            entry_warned: AtomicBool::new(false),
             unencodable_warned: AtomicBool::new(false),
             round_trip_checked: AtomicBool::new(false),
             hits: AtomicU64::new(0),
@@ -506,6 +550,9 @@ impl FnDisk {
         &self,
         key: u128,
     ) -> Option<(V, Vec<u8>, Option<Duration>)> {
+        if !root_usable(Use::Read) {
+            return None;
+        }
         let file = self.dir.join(files::entry_name(key));
         match read_entry::<V>(&file, &self.want::<V>(key)) {
             Ok(d) => {
@@ -515,6 +562,21 @@ impl FnDisk {
             Err(Reject::Absent) => None,
             Err(Reject::Expired) => {
                 let _ = std::fs::remove_file(&file);
+                None
+            }
+            Err(why @ Reject::NotAFile(_)) => {
+                match files::remove_obstacle(&file) {
+                    Ok(()) => log::warn!(
+                        "memo: ignoring {} for `{}`: {why}; removed it, computing the value and writing the entry",
+                        file.display(),
+                        self.path()
+                    ),
+                    Err(e) => log::warn!(
+                        "memo: ignoring {} for `{}`: {why}, which can't be removed ({e}); computing the value",
+                        file.display(),
+                        self.path()
+                    ),
+                }
                 None
             }
             Err(Reject::Io(e)) => {
@@ -578,16 +640,26 @@ impl FnDisk {
                 return;
             }
         }
+        // Not before: a value that can't be written should not make the
+        // directory.
+        if !root_usable(Use::Write) {
+            self.memory_only.store(true, Relaxed);
+            return;
+        }
         let name = files::entry_name(key);
         // A directory removed under us (a clear, another process's cleanup)
-        // is prepared again once.
+        // is prepared again. Several times: a clear of a large directory
+        // takes a while, and one in another process can remove the directory
+        // (or this write's temporary file) between the preparing and the
+        // writing more than once in a row.
         let mut result = Ok(());
-        for attempt in 0..2 {
+        for _ in 0..WRITE_ATTEMPTS {
             result = self
                 .ensure_dir()
+                .map_err(WriteError::Dir)
                 .and_then(|()| files::write_atomic(&self.dir, &name, &encoded));
             match &result {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt == 0 => {
+                Err(WriteError::Dir(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                     *self.written.lock() = None
                 }
                 _ => break,
@@ -595,7 +667,23 @@ impl FnDisk {
         }
         match result {
             Ok(()) => self.count_write(),
-            Err(e) => {
+            // Still cleared away: as if the clear had come just after the
+            // write. The directory works (it was made each time), so the
+            // function goes on persisting.
+            Err(WriteError::Dir(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // Something at this entry's name that could not be removed: the
+            // directory itself is fine, so the function's other entries
+            // still go to disk.
+            Err(WriteError::Entry(e)) => {
+                if !self.entry_warned.swap(true, Relaxed) {
+                    log::warn!(
+                        "memo: can't write {} for `{}` ({e}); that value is cached in memory only (further such errors of this fn are not reported)",
+                        self.dir.join(&name).display(),
+                        self.path()
+                    );
+                }
+            }
+            Err(WriteError::Dir(e)) => {
                 if !self.memory_only.swap(true, Relaxed) {
                     log::warn!(
                         "memo: can't write to the disk cache at {} ({e}); `{}` is cached in memory only for the rest of this process",
@@ -613,14 +701,20 @@ impl FnDisk {
             *w = Some(files::prepare(
                 &self.dir,
                 &format!("{}\n{:032x}\n", self.path(), self.function_key),
+                !self.swept.load(Relaxed),
             )?);
+            self.swept.store(true, Relaxed);
         }
         Ok(())
     }
 
     fn count_write(&self) {
         let mut w = self.written.lock();
-        let n = w.get_or_insert(0);
+        // Another thread's write found the directory gone: the count is
+        // taken again when it is prepared anew.
+        let Some(Prepared { entries: n, .. }) = w.as_mut() else {
+            return;
+        };
         *n += 1;
         if let Some(max) = self.max_disk_entries {
             if *n > max {
@@ -636,7 +730,14 @@ fn read_entry<V: DeserializeOwned + 'static>(
     file: &Path,
     want: &Want,
 ) -> Result<format::Decoded<V>, Reject> {
-    let mut f = match std::fs::File::open(file) {
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    // A FIFO at the entry's name would block the open until a writer came,
+    // forever; non-blocking, it opens, and is then turned away as not a
+    // file. Reads of a regular file ignore the flag.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut open, libc::O_NONBLOCK);
+    let mut f = match open.open(file) {
         Ok(f) => f,
         // No directory is no entry, whatever is in the way.
         Err(e)
@@ -647,14 +748,65 @@ fn read_entry<V: DeserializeOwned + 'static>(
         {
             return Err(Reject::Absent)
         }
-        Err(e) => return Err(Reject::Io(e)),
+        // A socket can't be opened at all (and on Windows, a directory):
+        // only then is it worth a second look at what is there.
+        Err(e) => {
+            return Err(match std::fs::metadata(file) {
+                Ok(m) if !m.is_file() => Reject::NotAFile(file_kind(&m.file_type())),
+                _ => Reject::Io(e),
+            })
+        }
     };
-    let len = f.metadata().map_err(Reject::Io)?.len();
+    // The `statx` the read needs anyway for the length tells the type too.
+    let meta = f.metadata().map_err(Reject::Io)?;
+    if !meta.is_file() {
+        return Err(Reject::NotAFile(file_kind(&meta.file_type())));
+    }
+    let len = meta.len();
     let now = SystemTime::now();
     if let Some(got) = bulk::read_entry(&mut f, len, want, now) {
         return got;
     }
     format::decode(f, len, want, now)
+}
+
+/// What a non-regular file is, for a warning.
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "something that is not a regular file"
+    }
+}
+
+/// Whether this process may read (`Use::Read`) or write under the cache
+/// directory; reports, once per process, a directory it does not trust.
+fn root_usable(how: Use) -> bool {
+    match location::trust(how) {
+        Trust::Yes => true,
+        // No directory to read; a write goes on to make it, and reports why
+        // it can't.
+        Trust::Absent => how == Use::Write,
+        Trust::No(why) => {
+            if let Some(why) = why {
+                log::warn!("memo: {why}");
+            }
+            false
+        }
+    }
 }
 
 /// Disk hits of a function in this process, set back to zero if `reset`.
