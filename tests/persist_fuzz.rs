@@ -19,6 +19,13 @@ enum Tree {
     Empty,
 }
 
+/// Nested a level per element: a long one sits near the depth limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum List {
+    Cons(u32, Box<List>),
+    Nil,
+}
+
 struct Rng(u64);
 
 impl Rng {
@@ -129,6 +136,11 @@ fn arbitrary_bytes_never_panic() {
     };
     check(tree, 4, 4000);
     check((1u8, 'x', Some(true), -5i128), 5, 4000);
+    // Lengths that elements of no bytes can't be checked against.
+    check(vec![vec![(); 3], vec![], vec![(); 1000]], 7, 4000);
+    // 1 001 levels: damage in a variant tag leaves the decoder deep.
+    let list = (0..1000).fold(List::Nil, |l, i| List::Cons(i, Box::new(l)));
+    check(list, 8, 400);
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! restart, `Result` persists only `Ok`, clear / forget / clear-all reach the
 //! files (also of fns not called in the clearing process) and only ours,
 //! `max_disk_entries` bounds the directory, files are private and named by
-//! digests, and the directory is fixed, absolute, on first use.
+//! digests, the directory is fixed, absolute, on first use, and a value too
+//! deep to read back is not written while the fn's other values are.
 
 mod persist_support;
 
@@ -82,6 +83,30 @@ fn loose(x: u64) -> Loose {
     }
 }
 
+/// A value nested one level per element on disk.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+enum List {
+    Cons(u32, Box<List>),
+    Nil,
+}
+
+impl List {
+    fn len(&self) -> usize {
+        let (mut n, mut at) = (0, self);
+        while let List::Cons(_, next) = at {
+            n += 1;
+            at = next;
+        }
+        n
+    }
+}
+
+#[memo(persist = "disk")]
+fn chain(x: u64) -> List {
+    RAN.hit();
+    (0..x).fold(List::Nil, |l, i| List::Cons(i as u32, Box::new(l)))
+}
+
 #[test]
 fn child() {
     let Some(role) = role() else { return };
@@ -115,6 +140,9 @@ fn child() {
                 };
                 report(&format!("loose{x}"), v);
             }),
+            "chain" => keys()
+                .into_iter()
+                .for_each(|x| report(&format!("chain{x}"), chain(x).len())),
             "square_clear" => square_clear(),
             "clear_disk" => {
                 memo_runtime::persist::clear_function("square");
@@ -253,6 +281,47 @@ fn a_type_that_would_not_read_back_is_kept_in_memory_with_one_warning() {
         );
         assert!(!dir.exists(), "nothing was written");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_value_too_deep_to_read_back_is_not_written_and_the_fn_still_persists_others() {
+    let dir = fresh_dir("too-deep");
+    // The too-deep value comes first: were it to make the fn memory-only (as
+    // a value that does not read back does), 10 and 1000 would not be written.
+    let chains = || {
+        run({
+            let mut c = child_cmd("child", "chain", &dir);
+            c.env("KEYS", "1100,10,1000,1100");
+            c
+        })
+    };
+    let r = chains();
+    assert_eq!(
+        (r.get("chain1100"), r.get("chain10"), r.get("chain1000")),
+        ("1100", "10", "1000")
+    );
+    assert_eq!(r.get("ran"), "3", "memory still caches the deep one");
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert!(
+        r.warnings[0].contains("can't be written to disk")
+            && r.warnings[0].contains("nested more than 1024 levels deep"),
+        "{}",
+        r.warnings[0]
+    );
+    assert_eq!(entries(&dir, "chain"), 2);
+    assert!(!entry_file(&dir, "chain", 1100).exists());
+    // A later process reads 10 and 1000 back (1 001 levels, near the limit)
+    // and finds nothing it calls corrupt; only 1100 runs again.
+    let r = chains();
+    assert_eq!(
+        (r.get("chain1100"), r.get("chain10"), r.get("chain1000")),
+        ("1100", "10", "1000")
+    );
+    assert_eq!(r.get("ran"), "1");
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert!(r.warnings[0].contains("nested"), "{}", r.warnings[0]);
+    assert_eq!(entries(&dir, "chain"), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

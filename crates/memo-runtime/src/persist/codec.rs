@@ -19,13 +19,24 @@ use std::fmt;
 use std::io::Read;
 use xxhash_rust::xxh3::Xxh3;
 
-/// Values nested deeper than this are refused on both sides, so that a
-/// hostile entry for a recursive type can't overflow the stack.
+/// Values nested deeper than this are refused, so that a hostile entry for a
+/// recursive type can't overflow the stack. Both sides count the same
+/// levels, so that what is written can always be read: one for each enum
+/// value (whatever its variant: the decoder can't know it before entering),
+/// `Some`, newtype struct, sequence, map, tuple, tuple struct and struct;
+/// none for `None`, a unit or a primitive. A variant's contents are no
+/// further level: a tuple variant is one level, as a tuple is.
 const MAX_DEPTH: u32 = 1024;
 
-/// A sequence may claim more elements than bytes left only if its elements
-/// might take no bytes (`Vec<()>`); beyond this many it is garbage.
-const ZERO_SIZED_LEN: u64 = 1 << 16;
+/// How many elements of sequences and maps may take no bytes (`()`, unit
+/// structs, `PhantomData`, `[T; 0]`), over a whole value, on both sides.
+/// A reader can't tell a billion of them from a damaged length, and each
+/// costs work that no byte of the entry pays for: a hostile `Vec<Vec<()>>`
+/// could otherwise claim 2^16 elements for every 8 bytes. The count is
+/// charged per sequence, as its length less the bytes its elements took,
+/// which both sides know alike; for a type whose elements all take bytes or
+/// all take none (every derived one), that is the number of empty elements.
+const EMPTY_ELEMENTS: u64 = 1 << 16;
 
 const CHUNK: usize = 64 * 1024;
 
@@ -66,6 +77,7 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Res
     let mut enc = Encoder {
         out: std::mem::take(out),
         depth: 0,
+        empty: 0,
     };
     let r = value.serialize(&mut enc);
     *out = enc.out;
@@ -75,6 +87,8 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Res
 struct Encoder {
     out: Vec<u8>,
     depth: u32,
+    /// Charged against [`EMPTY_ELEMENTS`] as the decoder will charge it.
+    empty: u64,
 }
 
 impl Encoder {
@@ -82,6 +96,8 @@ impl Encoder {
         self.out.extend_from_slice(&(n as u64).to_le_bytes());
     }
 
+    /// Refuses here what the decoder would refuse, so that a value too deep
+    /// to read back fails to be written instead.
     fn enter(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -96,29 +112,31 @@ impl Encoder {
     /// patched when it ends.
     fn open(&mut self, len: Option<usize>) -> Result<Compound<'_>> {
         self.enter()?;
-        let patch = match len {
-            Some(n) => {
-                self.len(n);
-                None
-            }
-            None => {
-                let at = self.out.len();
-                self.len(0);
-                Some(at)
-            }
-        };
+        let at = self.out.len();
+        self.len(len.unwrap_or(0));
         Ok(Compound {
             enc: self,
-            patch,
+            seq: Some(Announced {
+                at,
+                len: len.map(|n| n as u64),
+            }),
             count: 0,
         })
     }
 }
 
+/// The length of a sequence or map, as written.
+struct Announced {
+    /// Where it is; the elements follow.
+    at: usize,
+    /// `None` if it was not known in advance and is to be patched.
+    len: Option<u64>,
+}
+
 struct Compound<'e> {
     enc: &'e mut Encoder,
-    /// Where to write the element count at the end, when it was not known.
-    patch: Option<usize>,
+    /// `None` for a tuple or struct, whose length the type gives.
+    seq: Option<Announced>,
     count: u64,
 }
 
@@ -129,8 +147,23 @@ impl Compound<'_> {
     }
 
     fn close(self) -> Result<()> {
-        if let Some(at) = self.patch {
-            self.enc.out[at..at + 8].copy_from_slice(&self.count.to_le_bytes());
+        if let Some(Announced { at, len }) = self.seq {
+            match len {
+                // The decoder would read `n` elements and misread the rest.
+                Some(n) if n != self.count => {
+                    return err(format!(
+                        "a sequence announced {n} elements and had {}",
+                        self.count
+                    ))
+                }
+                Some(_) => {}
+                None => self.enc.out[at..at + 8].copy_from_slice(&self.count.to_le_bytes()),
+            }
+            let took = (self.enc.out.len() - (at + 8)) as u64;
+            self.enc.empty += self.count.saturating_sub(took);
+            if self.enc.empty > EMPTY_ELEMENTS {
+                return err(too_many_empty());
+            }
         }
         self.enc.depth -= 1;
         Ok(())
@@ -196,6 +229,8 @@ impl<'e> ser::Serializer for &'e mut Encoder {
         Ok(())
     }
     fn serialize_unit_variant(self, _: &'static str, index: u32, _: &'static str) -> Result<()> {
+        self.enter()?;
+        self.depth -= 1;
         self.serialize_u32(index)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, v: &T) -> Result<()> {
@@ -221,7 +256,7 @@ impl<'e> ser::Serializer for &'e mut Encoder {
         self.enter()?;
         Ok(Compound {
             enc: self,
-            patch: None,
+            seq: None,
             count: 0,
         })
     }
@@ -324,6 +359,12 @@ macro_rules! fields {
 }
 
 fields!(SerializeStruct, SerializeStructVariant);
+
+fn too_many_empty() -> String {
+    format!(
+        "more than {EMPTY_ELEMENTS} elements of sequences or maps take no bytes (such as `()` or unit structs), which a reader can't tell from a damaged length"
+    )
+}
 
 // ---- reading ----------------------------------------------------------------
 
@@ -468,12 +509,15 @@ pub(crate) fn decode<T: de::DeserializeOwned, R: Read>(reader: &mut Reader<R>) -
     T::deserialize(&mut Decoder {
         r: reader,
         depth: 0,
+        empty: 0,
     })
 }
 
 struct Decoder<'r, R> {
     r: &'r mut Reader<R>,
     depth: u32,
+    /// Charged against [`EMPTY_ELEMENTS`] as each sequence or map ends.
+    empty: u64,
 }
 
 impl<R: Read> Decoder<'_, R> {
@@ -481,17 +525,31 @@ impl<R: Read> Decoder<'_, R> {
         Ok(u64::from_le_bytes(self.r.array()?))
     }
 
-    /// A length that can't be right is refused before anything is allocated.
-    fn checked_len(&mut self, per_item_may_be_empty: bool) -> Result<usize> {
+    /// A length that can't be right is refused before anything is allocated:
+    /// each element takes a byte, or is one of `empty` allowed to take none.
+    /// Also gives the bytes left after the length.
+    fn checked_len(&mut self, empty: u64) -> Result<(usize, u64)> {
         let n = self.len()?;
-        let fits = n <= self.r.left() || (per_item_may_be_empty && n <= ZERO_SIZED_LEN);
-        if !fits {
-            return err(format!(
-                "a length of {n} with only {} bytes left",
-                self.r.left()
-            ));
+        let left = self.r.left();
+        if n > left.saturating_add(empty) {
+            return err(format!("a length of {n} with only {left} bytes left"));
         }
-        usize::try_from(n).map_err(|_| Error("a length beyond this platform's".into()))
+        let n = usize::try_from(n).map_err(|_| Error("a length beyond this platform's".into()))?;
+        Ok((n, left))
+    }
+
+    /// Charges what the elements of a sequence or map of `n`, whose length
+    /// was read with `left` bytes left, did not pay for in bytes, as the
+    /// encoder charged it. Charging after the elements is enough: the
+    /// length's check bounded how many there could be.
+    #[inline]
+    fn charge(&mut self, n: usize, left: u64) -> Result<()> {
+        let took = left - self.r.left();
+        self.empty += (n as u64).saturating_sub(took);
+        if self.empty > EMPTY_ELEMENTS {
+            return err(too_many_empty());
+        }
+        Ok(())
     }
 
     #[inline]
@@ -504,7 +562,7 @@ impl<R: Read> Decoder<'_, R> {
     }
 
     fn raw(&mut self) -> Result<Vec<u8>> {
-        let n = self.checked_len(false)?;
+        let (n, _) = self.checked_len(0)?;
         let mut out = Vec::with_capacity(n);
         self.r.bytes_into(n, &mut out)?;
         Ok(out)
@@ -609,8 +667,10 @@ impl<'de, R: Read> de::Deserializer<'de> for &mut Decoder<'_, R> {
         Ok(out)
     }
     fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
-        let n = self.checked_len(true)?;
-        self.items(n, v, false)
+        let (n, left) = self.checked_len(EMPTY_ELEMENTS.saturating_sub(self.empty))?;
+        let out = self.items(n, v, false)?;
+        self.charge(n, left)?;
+        Ok(out)
     }
     #[inline]
     fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value> {
@@ -626,8 +686,10 @@ impl<'de, R: Read> de::Deserializer<'de> for &mut Decoder<'_, R> {
         self.items(len, v, false)
     }
     fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
-        let n = self.checked_len(true)?;
-        self.items(n, v, true)
+        let (n, left) = self.checked_len(EMPTY_ELEMENTS.saturating_sub(self.empty))?;
+        let out = self.items(n, v, true)?;
+        self.charge(n, left)?;
+        Ok(out)
     }
     #[inline]
     fn deserialize_struct<V: Visitor<'de>>(
@@ -716,15 +778,22 @@ impl<'de, R: Read> de::VariantAccess<'de> for &mut Decoder<'_, R> {
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value> {
         seed.deserialize(self)
     }
+    // The enum was the level (see `MAX_DEPTH`): its fields are not another.
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value> {
-        self.items(len, v, false)
+        v.visit_seq(Items {
+            de: self,
+            left: len,
+        })
     }
     fn struct_variant<V: Visitor<'de>>(
         self,
         fields: &'static [&'static str],
         v: V,
     ) -> Result<V::Value> {
-        self.items(fields.len(), v, false)
+        v.visit_seq(Items {
+            de: self,
+            left: fields.len(),
+        })
     }
 }
 
@@ -775,5 +844,326 @@ mod tests {
         let mut r = Reader::new(&bytes[..], 8, Xxh3::new());
         let e = decode::<Vec<u8>, _>(&mut r).unwrap_err();
         assert!(e.0.contains("length"), "{e}");
+    }
+
+    // ---- limits: what encodes, decodes equal -------------------------------
+
+    use serde::{Deserialize, Serialize};
+    use std::marker::PhantomData;
+
+    fn encoded<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        encode(v, &mut out).map(|()| out)
+    }
+
+    fn decoded<T: de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+        let mut r = Reader::new(bytes, bytes.len() as u64, Xxh3::new());
+        let v = decode(&mut r)?;
+        r.finish()?;
+        Ok(v)
+    }
+
+    /// The rule: a value the encoder takes comes back equal. (`assert!`, not
+    /// `assert_eq!`: the `Debug` of a value 1 024 levels deep is no help.)
+    #[track_caller]
+    fn reads_back<T: Serialize + de::DeserializeOwned + PartialEq>(v: &T) {
+        let bytes = encoded(v).unwrap_or_else(|e| panic!("refused to encode: {e}"));
+        match decoded::<T>(&bytes) {
+            Ok(back) => assert!(back == *v, "decoded to another value"),
+            Err(e) => panic!("encoded, then refused to decode: {e}"),
+        }
+    }
+
+    /// Refused by the encoder (so `save` writes nothing), with `why`.
+    #[track_caller]
+    fn refused<T: Serialize + ?Sized>(v: &T, why: &str) {
+        match encoded(v) {
+            Ok(_) => panic!("encoded, but a reader would refuse it"),
+            Err(e) => assert!(e.0.contains(why), "{e}"),
+        }
+    }
+
+    const DEEP: &str = "nested more than 1024 levels deep";
+
+    /// Runs `f` where a program's threads run: a thread with the default
+    /// 2 MiB stack, which a value at the limit must not overflow either way.
+    fn on_a_default_thread(f: impl FnOnce() + Send + 'static) {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    /// Each shape below is a recursive type whose nodes are nested `per`
+    /// levels deep; `wrap` builds a value of `n` nodes from the inside out.
+    fn build<T>(n: u32, leaf: T, wrap: impl Fn(T) -> T) -> T {
+        (0..n).fold(leaf, |v, _| wrap(v))
+    }
+
+    /// A sequence per level (transparent: no newtype level).
+    #[derive(Serialize, Deserialize, PartialEq)]
+    #[serde(transparent)]
+    struct Seq(Vec<Seq>);
+
+    /// A map per level.
+    #[derive(Serialize, Deserialize, PartialEq)]
+    #[serde(transparent)]
+    struct Map(BTreeMap<u8, Map>);
+
+    /// A `Some` per level; `None` is no level.
+    #[derive(Serialize, Deserialize, PartialEq)]
+    #[serde(transparent)]
+    struct Opt(Option<Box<Opt>>);
+
+    /// A newtype struct and a `Some` per level.
+    #[derive(Serialize, Deserialize, PartialEq)]
+    struct Newtype(Option<Box<Newtype>>);
+
+    /// A `Some` and a tuple per level.
+    #[derive(Serialize, Deserialize, PartialEq)]
+    #[serde(transparent)]
+    struct Tuple(Option<Box<(u8, Tuple)>>);
+
+    /// A tuple struct and a `Some` per level.
+    #[derive(Serialize, Deserialize, PartialEq)]
+    struct TupleStruct(u8, Option<Box<TupleStruct>>);
+
+    /// A struct and a `Some` per level.
+    #[derive(Serialize, Deserialize, PartialEq)]
+    struct Struct {
+        v: u8,
+        next: Option<Box<Struct>>,
+    }
+
+    /// Each enum below is a level per node, its unit variant at the end one
+    /// more. A newtype variant per level.
+    #[derive(Serialize, Deserialize, PartialEq)]
+    enum NewtypeVariant {
+        Leaf,
+        Node(Box<NewtypeVariant>),
+    }
+
+    /// A tuple variant per level: the list whose entries of 512 to 1 024
+    /// elements were once written and then refused by every reader.
+    #[derive(Serialize, Deserialize, PartialEq)]
+    enum List {
+        Cons(u32, Box<List>),
+        Nil,
+    }
+
+    fn list(n: u32) -> List {
+        build(n, List::Nil, |l| List::Cons(7, Box::new(l)))
+    }
+
+    /// A struct variant per level.
+    #[derive(Serialize, Deserialize, PartialEq)]
+    enum StructVariant {
+        End,
+        Node { v: u8, next: Box<StructVariant> },
+    }
+
+    #[test]
+    fn every_shape_reads_back_at_the_depth_limit_and_fails_to_encode_beyond_it() {
+        on_a_default_thread(|| {
+            // One level per node: `n` nodes are `n` levels (the innermost
+            // empty `Vec` or map is a level too).
+            let seq = |n: u32| build(n - 1, Seq(vec![]), |s| Seq(vec![s]));
+            reads_back(&seq(1024));
+            refused(&seq(1025), DEEP);
+            let map = |n: u32| build(n - 1, Map([].into()), |m| Map([(1, m)].into()));
+            reads_back(&map(1024));
+            refused(&map(1025), DEEP);
+            let opt = |n| build(n, Opt(None), |o| Opt(Some(Box::new(o))));
+            reads_back(&opt(1024));
+            refused(&opt(1025), DEEP);
+            // Enums: `n` nodes and the unit variant at the end, which is
+            // where the decoders of the audit stopped short.
+            let nv = |n| {
+                build(n, NewtypeVariant::Leaf, |v| {
+                    NewtypeVariant::Node(Box::new(v))
+                })
+            };
+            reads_back(&nv(1023));
+            refused(&nv(1024), DEEP);
+            let sv = |n| {
+                build(n, StructVariant::End, |next| StructVariant::Node {
+                    v: 1,
+                    next: Box::new(next),
+                })
+            };
+            reads_back(&sv(1023));
+            refused(&sv(1024), DEEP);
+            for n in [1, 511, 512, 1000, 1023] {
+                reads_back(&list(n));
+            }
+            for n in [1024, 1100] {
+                refused(&list(n), DEEP);
+            }
+
+            // Two levels per node: the limit is reached with one more level
+            // outside (a `Some`, or a tuple).
+            let nt = |n| build(n, Newtype(None), |t| Newtype(Some(Box::new(t))));
+            reads_back(&Some(nt(511))); // 1 + 2 * 511 + 1
+            refused(&nt(512), DEEP); // 2 * 512 + 1
+            let tuple = |n| build(n, Tuple(None), |t| Tuple(Some(Box::new((3, t)))));
+            reads_back(&tuple(512));
+            refused(&(4u8, tuple(512)), DEEP);
+            let ts = |n| {
+                build(n, TupleStruct(0, None), |t| {
+                    TupleStruct(1, Some(Box::new(t)))
+                })
+            };
+            reads_back(&Some(ts(511)));
+            refused(&ts(512), DEEP);
+            let st = |n| {
+                build(n, Struct { v: 0, next: None }, |s| Struct {
+                    v: 1,
+                    next: Some(Box::new(s)),
+                })
+            };
+            reads_back(&Some(st(511)));
+            refused(&st(512), DEEP);
+
+            // Shapes mixed: a `Vec` of an `Option` of a map of lists, 1 + 1
+            // + 1 + 1 021 levels, then one list element more.
+            let mixed = |n| vec![Some(BTreeMap::from([(5u8, list(n))]))];
+            reads_back(&mixed(1020));
+            refused(&mixed(1021), DEEP);
+        });
+    }
+
+    #[test]
+    fn the_decoder_still_refuses_what_is_too_deep() {
+        // What the encoder now refuses, crafted by hand: 1 024 `Cons`, `Nil`.
+        let mut bytes = Vec::new();
+        for _ in 0..1024 {
+            bytes.extend(0u32.to_le_bytes());
+            bytes.extend(7u32.to_le_bytes());
+        }
+        bytes.extend(1u32.to_le_bytes());
+        on_a_default_thread(move || {
+            let e = decoded::<List>(&bytes).err().expect("refused");
+            assert!(e.0.contains(DEEP), "{e}");
+            // One `Cons` less is the deepest value the encoder takes.
+            assert!(decoded::<List>(&bytes[8..]).unwrap() == list(1023));
+        });
+    }
+
+    #[derive(Serialize, Deserialize, PartialEq, Clone)]
+    struct Unit;
+
+    #[derive(Serialize, Deserialize, PartialEq, Clone)]
+    struct Empty {}
+
+    #[test]
+    fn elements_that_take_no_bytes_read_back_up_to_the_limit_and_fail_to_encode_beyond() {
+        let n = EMPTY_ELEMENTS as usize;
+        for len in [0, 1, n - 1, n] {
+            reads_back(&vec![(); len]);
+            reads_back(&vec![Unit; len]);
+            reads_back(&vec![Empty {}; len]);
+            reads_back(&vec![[0u8; 0]; len]);
+            reads_back(&vec![PhantomData::<u64>; len]);
+            reads_back(&vec![((), Unit); len]);
+        }
+        let why = "take no bytes";
+        for len in [n + 1, 4 * n] {
+            refused(&vec![(); len], why);
+            refused(&vec![Unit; len], why);
+            refused(&vec![Empty {}; len], why);
+            refused(&vec![[0u8; 0]; len], why);
+            refused(&vec![PhantomData::<u64>; len], why);
+            refused(&vec![((), Unit); len], why);
+        }
+        // Elements that take a byte or more are not counted.
+        reads_back(&vec![Some(()); 4 * n]);
+        reads_back(&vec![vec![(); 0]; 4 * n]);
+    }
+
+    #[test]
+    fn the_limit_on_empty_elements_is_over_the_whole_value() {
+        let n = EMPTY_ELEMENTS as usize;
+        // Split among sequences, nested or not, and maps.
+        reads_back(&vec![vec![(); n / 2]; 2]);
+        refused(&vec![vec![(); n / 2 + 1]; 2], "take no bytes");
+        reads_back(&vec![vec![(); 1]; n]);
+        refused(&vec![vec![(); 1]; n + 1], "take no bytes");
+        reads_back(&(vec![Unit; n / 2], vec![(); n / 2]));
+        refused(&(vec![Unit; n / 2], vec![(); n / 2 + 1]), "take no bytes");
+        let m: BTreeMap<u32, Vec<()>> = (0..4).map(|k| (k, vec![(); n / 4])).collect();
+        reads_back(&m);
+        let m: BTreeMap<u32, Vec<()>> = (0..4).map(|k| (k, vec![(); n / 4 + 1])).collect();
+        refused(&m, "take no bytes");
+        // Bytes elsewhere in the value don't pay for them.
+        refused(&(vec![(); n + 1], vec![0u8; 4 * n]), "take no bytes");
+    }
+
+    #[test]
+    fn sizes_around_the_limits_either_read_back_or_fail_to_encode() {
+        // Never the third outcome: written, then refused by every reader.
+        let n = EMPTY_ELEMENTS as usize;
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |below: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % below as u64) as usize
+        };
+        for _ in 0..200 {
+            let outer = 1 + next(8);
+            let v: Vec<(Vec<Unit>, Option<Vec<()>>)> = (0..outer)
+                .map(|_| {
+                    let units = vec![Unit; next(2 * n / outer)];
+                    (units, Some(vec![(); next(64)]).filter(|_| next(2) == 0))
+                })
+                .collect();
+            if encoded(&v).is_ok() {
+                reads_back(&v);
+            }
+        }
+        on_a_default_thread(move || {
+            for len in [1000, 1020, 1022, 1023, 1024, 1025, 1030] {
+                let l = list(len);
+                if encoded(&l).is_ok() {
+                    reads_back(&l);
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn a_hostile_entry_cant_make_empty_elements_cost_more_than_the_limit() {
+        // A `Vec<Vec<()>>` of 100 000 inner vectors each claiming 2^16 `()`:
+        // 8 bytes each, 6.5 billion elements if each were allowed its 2^16.
+        let inner = 100_000u64;
+        let mut bytes = inner.to_le_bytes().to_vec();
+        for _ in 0..inner {
+            bytes.extend(EMPTY_ELEMENTS.to_le_bytes());
+        }
+        let started = std::time::Instant::now();
+        let e = decoded::<Vec<Vec<()>>>(&bytes).expect_err("refused");
+        assert!(e.0.contains("take no bytes"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // And a claim beyond what is left and allowed is refused up front.
+        let bytes = (EMPTY_ELEMENTS + 9).to_le_bytes();
+        let e = decoded::<Vec<()>>(&bytes).expect_err("refused");
+        assert!(e.0.contains("length"), "{e}");
+    }
+
+    #[test]
+    fn a_sequence_that_miscounts_its_elements_fails_to_encode() {
+        struct Liar;
+        impl Serialize for Liar {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                use ser::SerializeSeq;
+                let mut seq = s.serialize_seq(Some(3))?;
+                seq.serialize_element(&1u8)?;
+                seq.serialize_element(&2u8)?;
+                seq.end()
+            }
+        }
+        refused(&Liar, "announced 3 elements and had 2");
     }
 }
