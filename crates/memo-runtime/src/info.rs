@@ -69,12 +69,13 @@ impl FnInfo {
     }
 }
 
-/// The scope of the function an item's type name (`a::B::f::__memo_here`)
-/// was taken in: without the item, any closures or async blocks around it,
-/// and the function's own name (which is a companion's, `f_clear`, when a
-/// companion asks).
-pub(crate) fn scope_of(here: &'static str) -> &'static str {
-    let mut s = parent(here);
+/// The scope of the function in which an item or a closure was declared,
+/// from its type name (`a::B::f::__memo_here`, `a::B<u8>::f::{{closure}}`):
+/// without the item itself, any closures or async blocks around it, and the
+/// function's own name (which is a companion's, `f_clear`, when a companion
+/// asks).
+pub(crate) fn scope_of(inner: &'static str) -> &'static str {
+    let mut s = parent(inner);
     while let Some(p) = s.strip_suffix("::{{closure}}") {
         s = p;
     }
@@ -88,17 +89,7 @@ pub(crate) fn scope_of(here: &'static str) -> &'static str {
 /// plain impl, or one generic only over lifetimes (`app::G<&str>`), which
 /// needs no telling apart.
 pub(crate) fn is_generic<F>(scope: &str) -> bool {
-    instantiated_scope(std::any::type_name::<F>()) != scope
-}
-
-/// The scope of a fn as instantiated, from the type name of a closure
-/// declared in it or in a companion (`app::Loader<app::Big>::weights::{{closure}}`).
-pub(crate) fn instantiated_scope(closure: &'static str) -> &'static str {
-    let mut s = closure;
-    while let Some(p) = s.strip_suffix("::{{closure}}") {
-        s = p;
-    }
-    parent(s)
+    scope_of(std::any::type_name::<F>()) != scope
 }
 
 /// `path` without its last `::` segment. Splits at the last `::` outside
@@ -233,14 +224,13 @@ mod tests {
     }
 
     #[test]
-    fn generic_scopes_are_told_apart() {
-        use super::instantiated_scope;
+    fn a_closures_scope_is_the_instantiated_one() {
         assert_eq!(
-            instantiated_scope("app::Loader<app::Big>::weights::{{closure}}"),
+            scope_of("app::Loader<app::Big>::weights::{{closure}}"),
             "app::Loader<app::Big>"
         );
         assert_eq!(
-            instantiated_scope("app::Loader<u8>::weights_forget::{{closure}}::{{closure}}"),
+            scope_of("app::Loader<u8>::weights_forget::{{closure}}::{{closure}}"),
             "app::Loader<u8>"
         );
     }

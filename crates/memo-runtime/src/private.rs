@@ -48,7 +48,7 @@ pub fn scoped_of<F>(here: fn() -> &'static str, key: CallKey, _: F) -> CallKey {
 fn with_instantiation<F>(key: CallKey) -> CallKey {
     let mut h = KeyHasher::new();
     h.write_bytes(&key.digest().to_le_bytes());
-    h.write_str(crate::info::instantiated_scope(std::any::type_name::<F>()));
+    h.write_str(crate::info::scope_of(std::any::type_name::<F>()));
     h.call_key()
 }
 

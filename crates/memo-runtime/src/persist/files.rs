@@ -2,13 +2,13 @@
 //!
 //! ```text
 //! <root>/<name key>/<function key>/<value key>.memo
-//!                                 /function        (module::name and source hash, for listings)
+//!                                 /function        (the fn's path and source hash, for listings)
 //!                                 /.<value key>.memo.<pid>.<n>.tmp   (a write under way)
 //!                                 /.function.<pid>.<n>.tmp           (the record being written)
 //! ```
 //!
 //! Every name is a hex digest: nothing a user passed ends up in a path. The
-//! name key (module and name) groups the versions of one function, so a new
+//! name key (scope and name) groups the versions of one function, so a new
 //! version finds its predecessors' directories beside its own and removes
 //! them, unless a live process still uses one (it holds a shared `flock` on
 //! its version's directory; see [`prepare`]). Only files of this layout are
@@ -391,7 +391,7 @@ pub(crate) fn remove_fn_dir(dir: &Path) -> Cleared {
         let regular = kind.is_some_and(|k| k.is_file());
         match remove(&e.path(), &mut done.failed) {
             true if regular && entry_key(name).is_some() => done.entries += 1,
-            true if regular && is_unfinished(name) => done.unfinished += 1,
+            true if regular && is_tmp_name(name) => done.unfinished += 1,
             _ => {}
         }
     }
@@ -454,12 +454,6 @@ fn is_entry(e: &fs::DirEntry) -> bool {
     e.file_name().to_str().and_then(entry_key).is_some() && e.file_type().is_ok_and(|t| t.is_file())
 }
 
-/// A write's temporary file (`.<value key>.memo.<pid>.<n>.tmp`): a write
-/// under way, or one whose writer died.
-fn is_unfinished(name: &str) -> bool {
-    name.starts_with('.') && name.ends_with(".tmp")
-}
-
 /// Every function directory under `root` (real directories with digest
 /// names, not symlinks: a clear must not follow one out of the cache), and
 /// the directories that could not be read. A missing `root` is an empty
@@ -516,7 +510,7 @@ pub(crate) fn describe(dir: &Path) -> Option<Usage> {
         if is_entry(&e) {
             u.entries += 1;
             u.bytes += len();
-        } else if e.file_name().to_str().is_some_and(is_unfinished)
+        } else if e.file_name().to_str().is_some_and(is_tmp_name)
             && e.file_type().is_ok_and(|t| t.is_file())
         {
             u.unfinished += 1;

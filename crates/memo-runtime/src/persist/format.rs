@@ -5,7 +5,7 @@
 //!      0    8  magic  b"MEMOENT\0"
 //!      8    4  format version (FORMAT_VERSION)
 //!     12    4  payload codec (CODEC: codec.rs's compact little-endian encoding)
-//!     16   16  function key   (module, name, source hash)
+//!     16   16  function key   (scope, name, source hash)
 //!     32   16  value key      (the call's key digest)
 //!     48    8  value type     (xxh3-64 of the type's name)
 //!     56    8  written at     (unix nanoseconds)

@@ -279,21 +279,7 @@ pub fn clear_function(function: &str) -> usize {
 /// ```
 pub fn clear_function_report(function: &str) -> Cleared {
     let suffix = format!("::{function}");
-    let (dirs, failed) = files::fn_dirs(location::root());
-    let mut done = Cleared {
-        failed,
-        ..Cleared::default()
-    };
-    for dir in dirs {
-        match files::record(&dir) {
-            Some(f) if f == function || f.ends_with(&suffix) => {
-                done.add(f, files::remove_fn_dir(&dir));
-            }
-            _ => {}
-        }
-    }
-    done.functions.sort();
-    done
+    clear_where(|f| f == function || f.ends_with(&suffix))
 }
 
 /// Deletes every persisted entry under [`dir`] (memory is untouched:
@@ -315,13 +301,18 @@ pub fn clear_function_report(function: &str) -> Cleared {
 /// # std::fs::remove_dir_all(&dir).ok();
 /// ```
 pub fn clear_all_report() -> Cleared {
+    clear_where(|_| true)
+}
+
+/// Clears the directories whose record names a function `wanted` accepts.
+fn clear_where(wanted: impl Fn(&str) -> bool) -> Cleared {
     let (dirs, failed) = files::fn_dirs(location::root());
     let mut done = Cleared {
         failed,
         ..Cleared::default()
     };
     for dir in dirs {
-        if let Some(f) = files::record(&dir) {
+        if let Some(f) = files::record(&dir).filter(|f| wanted(f)) {
             done.add(f, files::remove_fn_dir(&dir));
         }
     }
@@ -531,7 +522,7 @@ impl FnDisk {
         d
     }
 
-    /// `module::name`, for messages (made when needed: a first hit should
+    /// `scope::name`, for messages (made when needed: a first hit should
     /// not format it).
     fn path(&self) -> String {
         self.info.path()
