@@ -15,6 +15,7 @@ fn example(name: &str) -> &'static str {
         "show_time" => "`show_time = true`",
         "allow_widgets" | "experimental_allow_widgets" => "`allow_widgets = true`",
         "persist" => "`persist = \"disk\"`",
+        "crate" => "`crate = \"memo\"` (the name `memo-runtime` has in this crate's Cargo.toml)",
         _ => "`hash(param = ptr)`",
     }
 }
@@ -69,6 +70,8 @@ pub(crate) struct Options {
     pub(crate) persist: Option<(Ident, LitStr)>,
     pub(crate) hash: Vec<HashOverride>,
     hash_seen: Option<Ident>,
+    /// `crate = "memo"`: the runtime under another name.
+    pub(crate) krate: Option<(Ident, syn::Path)>,
 }
 
 const KNOWN: &[&str] = &[
@@ -80,6 +83,7 @@ const KNOWN: &[&str] = &[
     "allow_widgets",
     "persist",
     "max_disk_entries",
+    "crate",
 ];
 
 impl Parse for Options {
@@ -149,6 +153,10 @@ impl Parse for Options {
                     "persist" => {
                         let v = parse_persist(input)?;
                         set(&mut opts.persist, key, v)?;
+                    }
+                    "crate" => {
+                        let v = parse_crate(input)?;
+                        set(&mut opts.krate, key, v)?;
                     }
                     _ => return Err(syn::Error::new(key.span(), unknown_message(&name))),
                 }
@@ -292,6 +300,36 @@ fn parse_persist(input: ParseStream) -> syn::Result<LitStr> {
             "`persist` takes a string: `persist = \"disk\"`",
         ))
     }
+}
+
+/// `crate = "memo"` as serde and tokio spell it, or `crate = memo`.
+fn parse_crate(input: ParseStream) -> syn::Result<syn::Path> {
+    const HOW: &str = "`crate` takes the path `memo-runtime` is known by here, such as `crate = \"memo\"` when Cargo.toml renames it `memo = { package = \"memo-runtime\", .. }`";
+    if input.peek(LitStr) {
+        let s: LitStr = input.parse()?;
+        let path = s.parse_with(syn::Path::parse_mod_style).map_err(|_| {
+            syn::Error::new(s.span(), format!("{:?} is not a path: {HOW}", s.value()))
+        })?;
+        return Ok(crate_root(path));
+    }
+    if input.peek(Token![::]) || input.peek(Ident::peek_any) {
+        return syn::Path::parse_mod_style(input).map(crate_root);
+    }
+    Err(syn::Error::new(input.span(), HOW))
+}
+
+/// A lone name is a dependency's name: `::memo`, so that `use memo::memo;`
+/// (which brings the runtime's `memo` module into scope under that name)
+/// can't capture it. Longer paths are taken as written.
+pub(crate) fn crate_root(mut path: syn::Path) -> syn::Path {
+    let lone = path.leading_colon.is_none() && path.segments.len() == 1;
+    let relative = ["crate", "self", "super"]
+        .iter()
+        .any(|k| path.segments[0].ident == k);
+    if lone && !relative {
+        path.leading_colon = Some(Token![::](path.segments[0].ident.span()));
+    }
+    path
 }
 
 fn parse_overrides(input: ParseStream) -> syn::Result<Vec<HashOverride>> {

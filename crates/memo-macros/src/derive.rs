@@ -7,6 +7,7 @@ use quote::quote;
 use syn::{Data, DeriveInput, Fields, Ident};
 
 pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let krate = runtime_path(input)?;
     // Mixed-site, so that a field named `__h` binds a variable of its own
     // instead of shadowing the hasher.
     let h = &Ident::new("__h", Span::mixed_site());
@@ -14,7 +15,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let type_name = name.to_string();
     let mut generics = input.generics.clone();
     for p in generics.type_params_mut() {
-        p.bounds.push(syn::parse_quote!(::memo_runtime::StableHash));
+        p.bounds.push(syn::parse_quote!(#krate::StableHash));
     }
     let (impl_g, ty_g, where_g) = generics.split_for_impl();
 
@@ -53,14 +54,59 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     };
     Ok(quote! {
         #[automatically_derived]
-        impl #impl_g ::memo_runtime::StableHash for #name #ty_g #where_g {
+        impl #impl_g #krate::StableHash for #name #ty_g #where_g {
             #[allow(unused_variables)]
-            fn stable_hash(&self, #h: &mut ::memo_runtime::KeyHasher) {
+            fn stable_hash(&self, #h: &mut #krate::KeyHasher) {
                 #h.write_str(#type_name);
                 #body
             }
         }
     })
+}
+
+/// `#[stable_hash(crate = "memo")]` on the type: the runtime under the name
+/// Cargo.toml gives it. Anywhere else the attribute has nothing to say.
+fn runtime_path(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let mut krate = None;
+    for a in input
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("stable_hash"))
+    {
+        a.parse_nested_meta(|meta| {
+            if !meta.path.is_ident("crate") {
+                return Err(meta.error(
+                    "unknown `stable_hash` option: the one option is `crate = \"memo\"`, the name `memo-runtime` has in Cargo.toml",
+                ));
+            }
+            let s: syn::LitStr = meta.value()?.parse()?;
+            let path = s.parse_with(syn::Path::parse_mod_style).map_err(|_| {
+                syn::Error::new(s.span(), format!("{:?} is not a path: write `crate = \"memo\"`", s.value()))
+            })?;
+            let path = crate::attr::crate_root(path);
+            krate = Some(quote!(#path));
+            Ok(())
+        })?;
+    }
+    let misplaced = match &input.data {
+        Data::Struct(s) => s.fields.iter().flat_map(|f| &f.attrs).collect::<Vec<_>>(),
+        Data::Enum(e) => e
+            .variants
+            .iter()
+            .flat_map(|v| v.attrs.iter().chain(v.fields.iter().flat_map(|f| &f.attrs)))
+            .collect(),
+        Data::Union(_) => Vec::new(),
+    };
+    if let Some(a) = misplaced
+        .into_iter()
+        .find(|a| a.path().is_ident("stable_hash"))
+    {
+        return Err(syn::Error::new_spanned(
+            a,
+            "`#[stable_hash(..)]` goes on the type, not on a field or variant: every field is hashed. To leave a field out, implement `StableHash` by hand",
+        ));
+    }
+    Ok(krate.unwrap_or_else(|| quote!(::memo_runtime)))
 }
 
 fn fields(fields: &Fields, h: &Ident) -> (TokenStream, Vec<TokenStream>) {

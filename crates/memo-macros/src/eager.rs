@@ -110,7 +110,11 @@ fn mentions_self_or_impl(tokens: proc_macro2::TokenStream) -> bool {
 /// Rewrites `sig` (an `async fn` wrapper's, outputs already final) into a
 /// plain fn returning `impl Future`, if every lifetime it holds can be
 /// named; otherwise leaves it alone and says so.
-pub(crate) fn rewrite(sig: &mut Signature, type_params: &[syn::Ident]) -> bool {
+pub(crate) fn rewrite(
+    sig: &mut Signature,
+    type_params: &[syn::Ident],
+    krate: &proc_macro2::TokenStream,
+) -> bool {
     use quote::ToTokens;
     let mut new = sig.clone();
     let mut lts = Lifetimes {
@@ -144,7 +148,7 @@ pub(crate) fn rewrite(sig: &mut Signature, type_params: &[syn::Ident]) -> bool {
     };
     new.output = syn::parse_quote_spanned! {span=>
         -> impl ::core::future::Future<Output = #output>
-            + ::memo_runtime::__private::Captures<(#(&#held (),)*)>
+            + #krate::__private::Captures<(#(&#held (),)*)>
     };
     *sig = new;
     true

@@ -10,8 +10,31 @@ use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::{FnArg, Ident, ReturnType, Type};
 
-fn rt() -> TokenStream {
-    quote!(::memo_runtime::__private)
+/// The runtime's hidden module, `::memo_runtime::__private` unless the
+/// attribute says `crate = ".."`, every token at `at` so that an error
+/// rustc finds in a call through it points at the user's token.
+fn private(model: &Model, at: Span) -> TokenStream {
+    let krate = &model.krate;
+    respan(quote!(#krate::__private), at)
+}
+
+fn respan(tokens: TokenStream, at: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut t| {
+            if let proc_macro2::TokenTree::Group(g) = &t {
+                let mut inner = Group::new(g.delimiter(), respan(g.stream(), at));
+                inner.set_span(at);
+                t = inner.into();
+            }
+            t.set_span(at);
+            t
+        })
+        .collect()
+}
+
+fn rt(model: &Model) -> TokenStream {
+    private(model, Span::call_site())
 }
 
 /// A local variable of the generated code. Mixed-site, as in `macro_rules!`:
@@ -22,7 +45,7 @@ fn local(name: &str, at: Span) -> Ident {
 }
 
 pub(crate) fn expand(model: &Model, item: &Func, source_hash: u128) -> TokenStream {
-    let rt = rt();
+    let rt = rt(model);
     let Func {
         attrs,
         vis,
@@ -104,7 +127,8 @@ pub(crate) fn expand(model: &Model, item: &Func, source_hash: u128) -> TokenStre
     // (see `eager`); otherwise it stays an `async fn` that awaits the call.
     // An unmet bound on the value type is found again where the call becomes
     // a future: report that on the return type too.
-    let eager = model.is_async && eager::rewrite(&mut wrapper_sig, &model.type_params);
+    let eager =
+        model.is_async && eager::rewrite(&mut wrapper_sig, &model.type_params, &model.krate);
     let resolve = |call: TokenStream| {
         if !model.is_async || eager {
             return call;
@@ -118,8 +142,8 @@ pub(crate) fn expand(model: &Model, item: &Func, source_hash: u128) -> TokenStre
         let f = Ident::new(&format!("{f}{suffix}"), Span::call_site());
         let args = quote!(&__MEMO_CACHE, #key_var, #body_var);
         let call = match &sig.output {
-            ReturnType::Type(_, ty) => call_spanning(&**ty, &f, args),
-            ReturnType::Default => call_spanning(name, &f, args),
+            ReturnType::Type(_, ty) => call_spanning(model, &**ty, &f, args),
+            ReturnType::Default => call_spanning(model, name, &f, args),
         };
         resolve(call)
     };
@@ -135,13 +159,15 @@ pub(crate) fn expand(model: &Model, item: &Func, source_hash: u128) -> TokenStre
         let (first, last) = first_last(over);
         // An unlikely name: dispatch is by method call, which a trait of the
         // user's with a method of the same name would make ambiguous.
-        let head =
-            quote_spanned!(first=> (&::memo_runtime::__private::probe(&#body_var)).__memo_returns);
+        let head = {
+            let rt = private(model, first);
+            quote_spanned!(first=> (&#rt::probe(&#body_var)).__memo_returns)
+        };
         let mut tail =
             proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, TokenStream::new());
         tail.set_span(last);
         let check = Ident::new("not_a_future", Span::call_site());
-        let call = call_spanning(over, &check, quote!(#head #tail));
+        let call = call_spanning(model, over, &check, quote!(#head #tail));
         quote! {{
             use #rt::{ReturnsFuture as _, ReturnsValue as _};
             #call;
@@ -152,7 +178,8 @@ pub(crate) fn expand(model: &Model, item: &Func, source_hash: u128) -> TokenStre
         ReturnShape::Memo => {
             // A value that can't be cached is reported on the receiver of
             // `.memo(..)`: give it the return type's span.
-            let mode = quote_spanned!(ret_span=> (&::memo_runtime::__private::#probe(&#body_var)).__memo_mode());
+            let rt_ret = private(model, ret_span);
+            let mode = quote_spanned!(ret_span=> (&#rt_ret::#probe(&#body_var)).__memo_mode());
             let persist = if model.persist { "_persist" } else { "" };
             let memo = Ident::new(&format!("memo{persist}{suffix}"), ret_span);
             let mut args = proc_macro2::Group::new(
@@ -231,7 +258,7 @@ fn here() -> TokenStream {
 }
 
 fn options(model: &Model) -> TokenStream {
-    let rt = rt();
+    let rt = rt(model);
     let mut o = quote!(#rt::Options::new());
     match &model.ttl {
         Some(Ttl::Text(d)) => {
@@ -271,7 +298,7 @@ fn options(model: &Model) -> TokenStream {
 /// The block that makes the arguments' `CallKey`, for the wrapper or for
 /// `forget` (which hashes a by-value `self` through the `&self` it takes).
 fn key_expr(model: &Model, for_forget: bool) -> TokenStream {
-    let rt = rt();
+    let rt = rt(model);
     let h = local("__memo_h", Span::call_site());
     let mut stmts = Vec::new();
     if model.has_receiver {
@@ -282,11 +309,11 @@ fn key_expr(model: &Model, for_forget: bool) -> TokenStream {
     }
     for c in &model.const_params {
         let n = c.to_string();
-        let rt = quote_spanned!(c.span()=> ::memo_runtime::__private);
+        let rt = private(model, c.span());
         stmts.push(quote_spanned!(c.span()=> #rt::KeyHasher::param(&mut #h, #n, &#c);));
     }
     for p in &model.params {
-        stmts.extend(hash_param(p, for_forget));
+        stmts.extend(hash_param(model, p, for_forget));
     }
     let key = if stmts.is_empty() {
         // No hashed input: one key, computed once by the compiler.
@@ -309,8 +336,8 @@ fn key_expr(model: &Model, for_forget: bool) -> TokenStream {
     }
 }
 
-fn hash_param(p: &Param, for_forget: bool) -> Option<TokenStream> {
-    let rt = rt();
+fn hash_param(model: &Model, p: &Param, for_forget: bool) -> Option<TokenStream> {
+    let rt = rt(model);
     let name = &p.name;
     let span = p.span;
     let h = local("__memo_h", span);
@@ -343,7 +370,7 @@ fn hash_param(p: &Param, for_forget: bool) -> Option<TokenStream> {
         // A path, not `h.param(..)`: a user's trait with a `param` method
         // for every type would be picked first (by autoref).
         Hashing::Value => {
-            let rt = quote_spanned!(span=> ::memo_runtime::__private);
+            let rt = private(model, span);
             quote_spanned!(span=> #rt::KeyHasher::param(&mut #h, #name, &#value);)
         }
         // `&x` names the object `x` points to when `x` is a reference or a
@@ -351,7 +378,7 @@ fn hash_param(p: &Param, for_forget: bool) -> Option<TokenStream> {
         // by the `Address` bound. (`&&x` would key by the wrapper's own stack
         // slot, which differs per call and repeats across objects.)
         Hashing::Ptr => {
-            let rt = quote_spanned!(span=> ::memo_runtime::__private);
+            let rt = private(model, span);
             // Naming the declared type puts a "no address" error on it, not
             // on the argument (where rustc would suggest borrowing the
             // user's pattern).
@@ -365,22 +392,23 @@ fn hash_param(p: &Param, for_forget: bool) -> Option<TokenStream> {
             // A closure returning a type that is not `StableHash` is the
             // override's fault: the call covers it.
             let by = Ident::new("hash_by", Span::call_site());
-            let call = call_spanning(f, &by, quote!(&mut #h, #name, #arg, #f));
+            let call = call_spanning(model, f, &by, quote!(&mut #h, #name, #arg, #f));
             quote!(#call;)
         }
     };
     Some(quote!(#type_of #stmt))
 }
 
-/// `::memo_runtime::__private::f(args)`, spanned from the first token of
+/// `<runtime>::__private::f(args)`, spanned from the first token of
 /// `over` to its last, so that an error rustc reports on the call covers
 /// exactly `over`.
-fn call_spanning(over: &dyn ToTokens, f: &Ident, args: TokenStream) -> TokenStream {
+fn call_spanning(model: &Model, over: &dyn ToTokens, f: &Ident, args: TokenStream) -> TokenStream {
     let (first, last) = first_last(over);
     let f = Ident::new(&f.to_string(), last);
     let mut args = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, args);
     args.set_span(last);
-    quote_spanned!(first=> ::memo_runtime::__private::#f #args)
+    let rt = private(model, first);
+    quote_spanned!(first=> #rt::#f #args)
 }
 
 /// The spans of `over`'s first and last tokens.
@@ -441,7 +469,8 @@ fn contains_impl_trait(ty: &Type) -> bool {
 
 /// `f_clear()`, `f_forget(args)` and `f_stats()` beside the function.
 fn companions(model: &Model, item: &Func, hash_lit: &proc_macro2::Literal) -> TokenStream {
-    let rt = rt();
+    let rt = rt(model);
+    let krate = &model.krate;
     let sig = &item.sig;
     let vis = &item.vis;
     let name = &sig.ident;
@@ -531,7 +560,7 @@ fn companions(model: &Model, item: &Func, hash_lit: &proc_macro2::Literal) -> To
         #(#cfg)*
         #(#lints)*
         #[allow(dead_code)]
-        #vis fn #stats() -> ::memo_runtime::Stats {
+        #vis fn #stats() -> #krate::Stats {
             #here
             #rt::stats(__memo_here, #name_str, #hash_lit)
         }

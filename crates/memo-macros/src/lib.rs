@@ -98,7 +98,7 @@ pub fn experimental_singleton(args: TokenStream, item: TokenStream) -> TokenStre
 /// assert_eq!(digest_of(&Point { x: 1, y: 2 }), digest_of(&Point { x: 1, y: 2 }));
 /// assert_ne!(digest_of(&Point { x: 1, y: 2 }), digest_of(&Point { x: 2, y: 1 }));
 /// ```
-#[proc_macro_derive(StableHash)]
+#[proc_macro_derive(StableHash, attributes(stable_hash))]
 pub fn derive_stable_hash(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     derive::expand(&input)

@@ -64,6 +64,8 @@ pub(crate) struct Model {
     pub(crate) spinner: Option<Spinner>,
     pub(crate) show_time: bool,
     pub(crate) allow_widgets: bool,
+    /// The runtime's path: `::memo_runtime`, or what `crate = ".."` says.
+    pub(crate) krate: proc_macro2::TokenStream,
 }
 
 struct Errors(Option<syn::Error>);
@@ -91,7 +93,7 @@ pub(crate) fn validate(
     let sig = &item.sig;
 
     for a in &item.attrs {
-        if let Some(other) = cache_attr(a) {
+        if let Some(other) = cache_attr(a, opts.krate.as_ref().map(|(_, p)| p)) {
             errs.push(syn::Error::new_spanned(
                 a,
                 format!("{attr} and #[{other}] on one fn: keep one. #[memo] caches data (every caller gets a clone), #[singleton] a shared resource (every caller gets the same `Arc`)"),
@@ -316,6 +318,10 @@ pub(crate) fn validate(
         spinner: opts.show_spinner.map(|(_, s)| s),
         show_time: opts.show_time.is_some_and(|(_, b)| b.value),
         allow_widgets: opts.allow_widgets.is_some_and(|(_, b)| b.value),
+        krate: match opts.krate {
+            Some((_, path)) => path.into_token_stream(),
+            None => quote::quote!(::memo_runtime),
+        },
     })
 }
 
@@ -427,13 +433,14 @@ fn not_a_param(target: &Ident, fn_name: &Ident, params: &[Param]) -> String {
 }
 
 /// The name of a caching attribute of this crate, if `a` is one.
-fn cache_attr(a: &syn::Attribute) -> Option<String> {
+fn cache_attr(a: &syn::Attribute, krate: Option<&syn::Path>) -> Option<String> {
     let path = a.path();
+    let renamed = krate.and_then(|k| k.segments.last()).map(|s| &s.ident);
     let ours = path.segments.len() == 1
         || path
             .segments
             .first()
-            .is_some_and(|s| s.ident == "memo_runtime");
+            .is_some_and(|s| s.ident == "memo_runtime" || Some(&s.ident) == renamed);
     let last = path.segments.last()?.ident.to_string();
     let known = matches!(
         last.as_str(),

@@ -139,6 +139,40 @@ pub use stats::Stats;
 /// | `show_spinner = false` / `"text"` | what a miss shows inside an app session |
 /// | `show_time = true` | the spinner shows elapsed time |
 /// | `allow_widgets = true` | widgets inside the function become part of its key (`experimental_allow_widgets` works too) |
+/// | `crate = "memo"` | the name this crate has in your `Cargo.toml`, if you renamed it (below) |
+///
+/// The generated code reaches the runtime as `::memo_runtime`. If your
+/// `Cargo.toml` renames the dependency (`memo = { package = "memo-runtime",
+/// .. }`), that path does not exist ("could not find `memo_runtime` in the
+/// list of imported crates") and each attribute needs `crate = "memo"`, as
+/// serde's and tokio's macros do; `#[derive(StableHash)]` takes
+/// `#[stable_hash(crate = "memo")]`. A lone name is taken as a crate's
+/// (`::memo`); give a re-export its full path (`crate = "crate::deps::memo"`).
+/// If the new name is `memo`, import with a leading `::` (`use
+/// ::memo::{memo, singleton};`): `use memo::memo` also brings in this
+/// crate's [`memo`](mod@memo) module, and a later `memo::` path would mean
+/// that module.
+///
+/// ```
+/// extern crate memo_runtime as cache;
+///
+/// #[cache::memo(crate = "cache")]
+/// fn twice(x: u32) -> u32 {
+///     x * 2
+/// }
+///
+/// #[derive(cache::StableHash)]
+/// #[stable_hash(crate = "cache")]
+/// struct Query {
+///     table: String,
+/// }
+///
+/// # fn main() {
+/// assert_eq!(twice(21), 42);
+/// assert_eq!(twice_stats().entries, 1);
+/// let _ = cache::digest_of(&Query { table: "t".into() });
+/// # }
+/// ```
 ///
 /// A function returning `Result` caches only `Ok` values. A panic caches
 /// nothing. Concurrent calls with equal arguments run the body once.
