@@ -302,3 +302,42 @@ fn a_form_commits_its_widgets_on_submit() {
         ]
     );
 }
+
+/// A `st::` error unwinds with its name and message as text, which is what
+/// the default panic hook prints (a typed payload logged `Box<dyn Any>`),
+/// and the session still shows it under its own name, also when the
+/// script's own `catch_unwind` caught it and passed it on.
+#[test]
+fn a_st_error_unwinds_with_its_message_and_is_shown_by_name() {
+    let mut s = Session::new();
+    let mut payload_text = None;
+    let out = s.run(|| {
+        st::button("Go");
+        let caught = std::panic::catch_unwind(|| st::button("Go"));
+        let payload = caught.expect_err("the same id twice");
+        payload_text = payload.downcast_ref::<String>().cloned();
+        std::panic::resume_unwind(payload);
+    });
+    let text = payload_text.expect("a `String` payload, which the panic hook prints");
+    assert!(
+        text.starts_with("DuplicateWidgetID: There are multiple identical `st::button` widgets"),
+        "{text}"
+    );
+    let shown = tree(out);
+    assert_eq!(shown["main"][1]["element"]["name"], "DuplicateWidgetID");
+    assert_eq!(
+        format!("DuplicateWidgetID: {}", shown["main"][1]["element"]["message"].as_str().unwrap()),
+        text
+    );
+
+    // Swallowed by the script, the error is not mistaken for a later panic.
+    let out = s.run(|| {
+        st::button("Go");
+        let _ = std::panic::catch_unwind(|| st::button("Go"));
+        panic!("the script's own");
+    });
+    assert_eq!(
+        tree(out)["main"][1]["element"],
+        json!({"type": "exception", "name": "panic", "message": "the script's own"})
+    );
+}

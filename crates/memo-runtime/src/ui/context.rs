@@ -99,12 +99,44 @@ impl UiError {
         }
     }
 
+    /// Unwinds with the error's name and message as a plain `String`
+    /// payload, which the default panic hook prints (a typed payload logs as
+    /// `Box<dyn Any>`). The typed error waits in a thread-local for the
+    /// session, which takes it only if the payload it catches is this
+    /// error's text: a user's `catch_unwind` that swallows it, or a later
+    /// panic of the user's own, can't pass one off as the other.
     pub(crate) fn raise(self) -> ! {
-        std::panic::panic_any(self)
+        let text = self.to_string();
+        RAISED.with(|r| *r.borrow_mut() = Some((text.clone(), self)));
+        std::panic::panic_any(text)
+    }
+
+    /// The error a panic's `payload` came from, if [`raise`](Self::raise) made it.
+    pub(crate) fn from_payload(payload: &str) -> Option<UiError> {
+        RAISED.with(|r| {
+            let mut r = r.borrow_mut();
+            match r.take() {
+                Some((text, e)) if text == payload => Some(e),
+                other => {
+                    *r = other;
+                    None
+                }
+            }
+        })
     }
 }
 
+impl std::fmt::Display for UiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.name, self.message)
+    }
+}
+
+impl std::error::Error for UiError {}
+
 thread_local! {
+    /// The last error [`UiError::raise`] unwound with, and its payload's text.
+    static RAISED: RefCell<Option<(String, UiError)>> = const { RefCell::new(None) };
     // Checked first and alone, so code outside a session pays one read.
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
     static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };

@@ -249,7 +249,10 @@ fn describe(payload: Box<dyn Any + Send>) -> (String, String) {
         Err(p) => p,
     };
     let message = match payload.downcast::<String>() {
-        Ok(s) => *s,
+        Ok(s) => match UiError::from_payload(&s) {
+            Some(e) => return (e.name.to_string(), e.message),
+            None => *s,
+        },
         Err(p) => match p.downcast::<&'static str>() {
             Ok(s) => s.to_string(),
             Err(_) => "the script panicked".to_string(),
