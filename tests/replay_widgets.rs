@@ -3,7 +3,7 @@
 //! widget shows Streamlit's `CachedStFunctionWarning` and is not replayed;
 //! uploads are refused.
 
-use memo_runtime::ui::{Output, Session};
+use memo_runtime::ui::{Output, Session, WidgetValue};
 use memo_runtime::{memo, singleton, st};
 use memo_suite::Runs;
 use serde_json::{json, Value};
@@ -357,14 +357,120 @@ fn each_fn_records_a_widget_by_its_own_option() {
     // The inner's own recording holds the widget and no warning.
     let alone = || st::write(inner_with_widget(4));
     let mut other = Session::new();
-    other.run(alone); // registers the checkbox in this session
-    assert_eq!(
-        tree(other.run(alone)),
-        main_only(vec![checkbox("Double", false), markdown("4")])
-    );
+    let page = main_only(vec![checkbox("Double", false), markdown("4")]);
+    assert_eq!(tree(other.run(alone)), page);
+    assert_eq!(tree(other.run(alone)), page);
     assert_eq!(
         INNER_W.get(),
-        2,
-        "once nested, once before this session had the box"
+        1,
+        "computed once, nested; the other session, at the box's default, hits it"
     );
+}
+
+static TOGGLES: Runs = Runs::new();
+
+/// `B` is drawn only while `A` is ticked.
+#[memo(allow_widgets = true)]
+fn nested_boxes(x: u32) -> u32 {
+    TOGGLES.hit();
+    let mut y = x;
+    if st::checkbox("A") {
+        y += 10;
+        if st::checkbox("B") {
+            y += 100;
+        }
+    }
+    y
+}
+
+#[test]
+fn changing_a_widget_back_is_a_hit_even_when_it_hides_another() {
+    let mut s = Session::new();
+    let run = |s: &mut Session| {
+        let mut got = 0;
+        s.run(|| got = nested_boxes(1));
+        got
+    };
+    assert_eq!(run(&mut s), 1, "computed with A off");
+    s.set("A", true).unwrap();
+    assert_eq!(run(&mut s), 11, "computed with A on, B off");
+    assert_eq!(TOGGLES.get(), 2);
+    s.set("B", true).unwrap();
+    assert_eq!(run(&mut s), 111, "computed with A and B on");
+    assert_eq!(TOGGLES.get(), 3);
+    // B is hidden with A off, and its value (still `true` in the run that
+    // unticks A) must not split A-off's entry.
+    for _ in 0..3 {
+        s.set("A", false).unwrap();
+        assert_eq!(run(&mut s), 1);
+        assert_eq!(run(&mut s), 1);
+        s.set("A", true).unwrap();
+        assert_eq!(run(&mut s), 11, "B lost its value while hidden, as in Streamlit");
+        s.set("B", true).unwrap();
+        assert_eq!(run(&mut s), 111);
+    }
+    assert_eq!(TOGGLES.get(), 3, "each combination was computed once");
+    assert_eq!(nested_boxes_stats().entries, 3);
+
+    // Another session at other values neither loses nor knocks out these.
+    assert_eq!(run(&mut Session::new()), 1);
+    s.set("A", false).unwrap();
+    assert_eq!(run(&mut s), 1);
+    assert_eq!(TOGGLES.get(), 3);
+}
+
+static DEFAULTS: Runs = Runs::new();
+
+#[memo(allow_widgets = true)]
+fn doubled(x: u32) -> u32 {
+    DEFAULTS.hit();
+    let factor = st::slider("factor", 1.0, 10.0, 2.0);
+    if st::checkbox("double") {
+        x * 2 * factor as u32
+    } else {
+        x * factor as u32
+    }
+}
+
+#[test]
+fn a_new_session_at_the_widgets_defaults_hits_the_entry_another_computed() {
+    let mut a = Session::new();
+    let mut got = 0;
+    a.run(|| got = doubled(5));
+    assert_eq!((got, DEFAULTS.get()), (10, 1));
+    a.set("double", true).unwrap();
+    a.run(|| got = doubled(5));
+    assert_eq!((got, DEFAULTS.get()), (20, 2));
+
+    let mut b = Session::new(); // never touched either widget
+    let page = b.run(|| got = doubled(5)).clone();
+    assert_eq!(got, 10, "B's box is at its default, off");
+    assert_eq!(DEFAULTS.get(), 2, "A's entry for the defaults served B");
+    assert_eq!(b.value("double"), Some(WidgetValue::Bool(false)));
+    assert_eq!(b.value("factor"), Some(WidgetValue::Number(2.0)));
+    assert_eq!(page.main.len(), 2, "both widgets replayed: {page:?}");
+    assert_eq!(doubled_stats().entries, 2);
+}
+
+static BOUNDS: Runs = Runs::new();
+
+#[memo(allow_widgets = true)]
+fn limited(x: u32) -> String {
+    BOUNDS.hit();
+    let v = st::number_input("limit", 0.0);
+    format!("{x}:{v}")
+}
+
+#[test]
+fn widget_values_that_share_a_json_form_get_entries_of_their_own() {
+    let mut s = Session::new();
+    let mut got = String::new();
+    let mut seen = Vec::new();
+    for v in [0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -0.0] {
+        s.set("limit", v).ok();
+        s.run(|| got = limited(1));
+        seen.push(got.clone());
+    }
+    assert_eq!(seen, ["1:0", "1:inf", "1:-inf", "1:NaN", "1:-0"]);
+    assert_eq!(BOUNDS.get(), 5, "each value computed its own");
 }

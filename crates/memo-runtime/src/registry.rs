@@ -157,6 +157,9 @@ impl FnCache {
     /// Drops every entry of every instantiation.
     pub fn clear(&self) {
         self.entries().for_each(|e| e.dynamic.clear());
+        if (self.info.options)().allow_widgets {
+            crate::replay::forget_widget_trees(self);
+        }
     }
 
     /// Drops the entry for `key`; `true` if there was one.

@@ -8,7 +8,7 @@ use crate::info::{FnInfo, Options, Spinner};
 use crate::key::{CallKey, KeyHasher};
 use crate::registry::FnCache;
 use crate::ui::context::{self, Target, UiError};
-use crate::ui::Element;
+use crate::ui::{Element, WidgetValue};
 use parking_lot::Mutex;
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -268,7 +268,7 @@ pub(crate) fn replay(rec: &Recording) {
 
 // ---- allow_widgets --------------------------------------------------------
 
-/// Per function and argument key, the widgets its body drew (their values
+/// Per function and argument key, what its body drew (the widgets' values
 /// are part of the key: Streamlit 1.15–1.37's `MultiCacheResults`) and the
 /// keys its results were stored under, so `f_forget(args)` finds them all.
 /// Kept beside the store, which stays unaware of widgets.
@@ -277,72 +277,234 @@ static WIDGETS: LazyLock<Mutex<HashMap<(usize, u128), WidgetEntry>>> =
 
 #[derive(Default)]
 struct WidgetEntry {
-    /// Sorted.
-    ids: Arc<[String]>,
+    /// The widgets the body drew, as a tree in draw order: `None` before
+    /// the first computation. The ids in it are the union of every
+    /// computation's; arranging them by what was drawn after what keeps a
+    /// widget drawn only under a condition out of the key of the branch
+    /// that doesn't draw it, so each branch keeps one key however the
+    /// other widgets were set in the run before.
+    tree: Option<Node>,
     keys: Vec<u128>,
+}
+
+enum Node {
+    /// The body drew no more widgets: its result's key.
+    Leaf(u128),
+    /// The body drew widget `id` next; what followed depended on its value
+    /// (by [`value_bytes`]).
+    Ask {
+        id: String,
+        /// Its value when the session has none, once a computation has
+        /// seen it drawn so.
+        default: Option<WidgetValue>,
+        next: HashMap<Vec<u8>, Node>,
+    },
 }
 
 fn slot(cache: &'static FnCache, args: u128) -> (usize, u128) {
     (cache as *const FnCache as usize, args)
 }
 
-fn known_ids(cache: &'static FnCache, args: u128) -> Arc<[String]> {
-    WIDGETS
-        .lock()
-        .get(&slot(cache, args))
-        .map_or_else(|| Arc::new([]) as Arc<[String]>, |e| e.ids.clone())
+/// A widget's value in a canonical byte form for the key: unlike its JSON,
+/// where `+inf`, `-inf` and `NaN` are all `null`, distinct values give
+/// distinct bytes (floats by their bits).
+fn value_bytes(v: &WidgetValue) -> Vec<u8> {
+    fn text(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+    let mut out = Vec::new();
+    match v {
+        WidgetValue::Bool(b) => out.extend([0, *b as u8]),
+        WidgetValue::Number(n) => {
+            out.push(1);
+            out.extend_from_slice(&n.to_bits().to_le_bytes());
+        }
+        WidgetValue::Text(t) => {
+            out.push(2);
+            text(&mut out, t);
+        }
+        WidgetValue::Texts(ts) => {
+            out.push(3);
+            out.extend_from_slice(&(ts.len() as u64).to_le_bytes());
+            ts.iter().for_each(|t| text(&mut out, t));
+        }
+        WidgetValue::Date(d) => {
+            out.push(4);
+            out.extend_from_slice(&d.year.to_le_bytes());
+            out.extend([d.month, d.day]);
+        }
+        WidgetValue::Time(t) => out.extend([5, t.hour, t.minute]),
+        WidgetValue::Files(fs) => {
+            out.push(6);
+            out.extend_from_slice(&(fs.len() as u64).to_le_bytes());
+            for f in fs {
+                text(&mut out, &f.name);
+                text(&mut out, &f.mimetype);
+                out.extend_from_slice(&(f.bytes.len() as u64).to_le_bytes());
+                out.extend_from_slice(&f.bytes);
+            }
+        }
+    }
+    out
 }
 
-fn set_ids(cache: &'static FnCache, args: u128, ids: &[String]) {
-    WIDGETS.lock().entry(slot(cache, args)).or_default().ids = ids.into();
-}
-
-fn stored_under(cache: &'static FnCache, args: u128, key: u128) {
-    let mut all = WIDGETS.lock();
-    let keys = &mut all.entry(slot(cache, args)).or_default().keys;
-    if !keys.contains(&key) {
-        keys.push(key);
+/// What the body will see for widget `id` in this run: the session's value,
+/// or, if it has none (of the widget's type), the default.
+fn current(run: &context::Run, id: &str, default: Option<&WidgetValue>) -> Option<WidgetValue> {
+    if run.widgets.clicked.contains(id) {
+        return Some(WidgetValue::Bool(true));
+    }
+    match (run.widgets.values.get(id), default) {
+        (Some(v), Some(d)) if v.same_type(d) => Some(v.clone()),
+        (Some(v), None) => Some(v.clone()),
+        (_, d) => d.cloned(),
     }
 }
 
+/// The key of a path of widget values. A complete path (the body drew no
+/// more) and a partial one (the walk stopped at a value not computed yet)
+/// never share a key.
+fn path_key(args: u128, path: &[(&str, Vec<u8>)], complete: bool) -> u128 {
+    let mut h = KeyHasher::new();
+    h.write_bytes(&args.to_le_bytes());
+    h.write_str("allow_widgets");
+    for (id, v) in path {
+        h.write_str(id);
+        h.write_len(v.len());
+        h.write_bytes(v);
+    }
+    h.write_str(if complete { "" } else { "?" });
+    h.finish()
+}
+
+/// Where a call inside a session looks: the key the tree leads to with this
+/// run's widget values, `complete` if it reached a leaf.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Walk {
+    key: u128,
+    complete: bool,
+}
+
+fn walk(cache: &'static FnCache, args: u128) -> Walk {
+    let all = WIDGETS.lock();
+    let mut node = all.get(&slot(cache, args)).and_then(|e| e.tree.as_ref());
+    let mut path: Vec<(&str, Vec<u8>)> = Vec::new();
+    let leaf = context::with_run(|run| loop {
+        match node {
+            Some(Node::Leaf(key)) => return Some(*key),
+            Some(Node::Ask { id, default, next }) => {
+                let v = value_bytes(&current(run, id, default.as_ref())?);
+                node = next.get(&v);
+                path.push((id, v));
+            }
+            None => return None,
+        }
+    })
+    .flatten();
+    match leaf {
+        Some(key) => Walk {
+            key,
+            complete: true,
+        },
+        None => Walk {
+            key: path_key(args, &path, false),
+            complete: false,
+        },
+    }
+}
+
+/// A widget a computation drew: its id, its value, and its default if the
+/// computation saw it (the session had no value for it).
+struct Drawn {
+    id: String,
+    value: WidgetValue,
+    default: Option<WidgetValue>,
+}
+
+/// The widgets `rec` holds, in the order they were drawn.
+fn drawn(rec: Option<&Recording>) -> Vec<Drawn> {
+    let Some(rec) = rec else { return Vec::new() };
+    context::with_run(|run| {
+        rec.messages
+            .iter()
+            .filter_map(|m| match m {
+                Message::Element {
+                    element: Element::Widget(w),
+                    ..
+                } => Some(Drawn {
+                    id: w.id.clone(),
+                    value: w.value.clone(),
+                    default: if w.spec.is_trigger() {
+                        Some(WidgetValue::Bool(false))
+                    } else {
+                        run.defaulted.contains(&w.id).then(|| w.value.clone())
+                    },
+                }),
+                _ => None,
+            })
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Adds the path a computation drew to the tree, ending at `key`. A path
+/// that contradicts the tree (a body that drew other widgets for the same
+/// values) replaces the branch it contradicts.
+fn learn(cache: &'static FnCache, args: u128, path: &[Drawn], key: u128) {
+    let mut all = WIDGETS.lock();
+    let entry = all.entry(slot(cache, args)).or_default();
+    if !entry.keys.contains(&key) {
+        entry.keys.push(key);
+    }
+    let mut node = entry.tree.get_or_insert(Node::Leaf(key));
+    for d in path {
+        if !matches!(node, Node::Ask { id, .. } if *id == d.id) {
+            *node = Node::Ask {
+                id: d.id.clone(),
+                default: None,
+                next: HashMap::new(),
+            };
+        }
+        let Node::Ask { default, next, .. } = node else {
+            unreachable!("made an `Ask` just above")
+        };
+        if d.default.is_some() {
+            default.clone_from(&d.default);
+        }
+        node = next
+            .entry(value_bytes(&d.value))
+            .or_insert(Node::Leaf(key));
+    }
+    *node = Node::Leaf(key);
+}
+
 /// `f_forget(args)` for an `allow_widgets` fn: drops the result of every
-/// widget combination stored for these arguments.
+/// widget combination stored for these arguments, and what the fn drew.
 pub(crate) fn forget_widget_results(cache: &'static FnCache, args: u128) -> bool {
     let keys = WIDGETS
         .lock()
-        .get_mut(&slot(cache, args))
-        .map(|e| std::mem::take(&mut e.keys))
+        .remove(&slot(cache, args))
+        .map(|e| e.keys)
         .unwrap_or_default();
     keys.into_iter()
         .fold(false, |found, k| cache.forget(CallKey::from(k)) | found)
 }
 
-/// The key of a call inside a session: the arguments and the current value
-/// of each widget the fn is known to draw.
-fn widget_key(args: u128, ids: &[String]) -> u128 {
-    let mut h = KeyHasher::new();
-    h.write_bytes(&args.to_le_bytes());
-    h.write_str("allow_widgets");
-    context::with_run(|run| {
-        for id in ids {
-            h.write_str(id);
-            let v = run.widgets.values.get(id).cloned().or_else(|| {
-                run.widgets
-                    .clicked
-                    .contains(id)
-                    .then_some(crate::ui::WidgetValue::Bool(true))
-            });
-            let text = v.map(|v| serde_json::to_string(&v).unwrap_or_default());
-            h.write_str(text.as_deref().unwrap_or(""));
-        }
-    });
-    h.finish()
+/// `f_clear()` for an `allow_widgets` fn: what it drew goes with its values.
+pub(crate) fn forget_widget_trees(cache: &FnCache) {
+    let addr = cache as *const FnCache as usize;
+    WIDGETS.lock().retain(|&(c, _), _| c != addr);
 }
 
 enum Miss<V, E> {
     Body(E),
-    /// Computed, but the fn drew widgets not known before: its key is another.
-    Rekeyed(Recorded<V>, u128),
+    /// Computed, but the fn drew widgets the look-up did not know: the
+    /// value is stored under the key of what it drew instead.
+    Rekeyed(V),
+    /// The tree changed since the look-up (another session's computation
+    /// was re-keyed while this call waited for it): look again.
+    Again,
 }
 
 /// A cached call of an `allow_widgets` fn.
@@ -357,15 +519,24 @@ where
     if !context::active() {
         return call(cache, key, body);
     }
-    let w = WidgetCall::new(cache, key);
-    let mut ran = false;
-    let got = cache
-        .store::<Recorded<V>>()
-        .get_or_try(CallKey::from(w.first), || {
+    let args = key.digest();
+    let store = cache.store::<Recorded<V>>();
+    let mut body = Some(body);
+    loop {
+        let at = walk(cache, args);
+        let mut ran = false;
+        let got = store.get_or_try(CallKey::from(at.key), || {
+            if !at.complete && walk(cache, args) != at {
+                return Err(Miss::Again);
+            }
             ran = true;
-            w.computed(compute(cache.info(), body))
+            let body = body.take().expect("the body runs at most once");
+            settle(cache, args, at, compute(cache.info(), body))
         });
-    w.finish(got, ran)
+        if let Some(out) = finish(got, ran) {
+            return out;
+        }
+    }
 }
 
 /// [`call_widgets`] for an `async fn`.
@@ -380,80 +551,72 @@ where
     if !context::active() {
         return call_async(cache, key, body).await;
     }
-    let w = WidgetCall::new(cache, key);
-    let ran = std::sync::atomic::AtomicBool::new(false);
-    let compute = async {
-        ran.store(true, std::sync::atomic::Ordering::Relaxed);
-        let drawn = w.computed(compute_async(cache.info(), body).await)?;
-        Ok((drawn, None))
-    };
-    let got = cache
-        .store::<Recorded<V>>()
-        .get_or_try_async(CallKey::from(w.first), compute)
-        .await;
-    w.finish(got, ran.into_inner())
+    let args = key.digest();
+    let store = cache.store::<Recorded<V>>();
+    let mut body = Some(body);
+    loop {
+        let at = walk(cache, args);
+        let ran = std::sync::atomic::AtomicBool::new(false);
+        let compute = async {
+            if !at.complete && walk(cache, args) != at {
+                return Err(Miss::Again);
+            }
+            ran.store(true, std::sync::atomic::Ordering::Relaxed);
+            let body = body.take().expect("the body runs at most once");
+            let drawn = settle(cache, args, at, compute_async(cache.info(), body).await)?;
+            Ok((drawn, None))
+        };
+        let got = store.get_or_try_async(CallKey::from(at.key), compute).await;
+        if let Some(out) = finish(got, ran.into_inner()) {
+            return out;
+        }
+    }
 }
 
-/// One call of an `allow_widgets` fn inside a session: its arguments' key,
-/// the widgets the fn is known to draw, and the key their values make.
-struct WidgetCall {
+/// What a computation under `at` drew decides its key: the tree learns the
+/// path, and a value whose key is not `at`'s is stored under its own, before
+/// the tree leads there and before `at`'s waiters look again, so that they
+/// find it rather than compute it a second time.
+fn settle<V, E>(
     cache: &'static FnCache,
     args: u128,
-    ids: Arc<[String]>,
-    first: u128,
+    at: Walk,
+    drawn_now: Result<Recorded<V>, E>,
+) -> Result<Recorded<V>, Miss<V, E>>
+where
+    V: Clone + Send + Sync + 'static,
+{
+    let (v, rec) = drawn_now.map_err(Miss::Body)?;
+    let path = drawn(rec.as_deref());
+    let bytes: Vec<(&str, Vec<u8>)> = path
+        .iter()
+        .map(|d| (d.id.as_str(), value_bytes(&d.value)))
+        .collect();
+    let key = path_key(args, &bytes, true);
+    if key == at.key {
+        learn(cache, args, &path, key);
+        return Ok((v, rec));
+    }
+    let entry = (v.clone(), rec);
+    let _ = cache
+        .store::<Recorded<V>>()
+        .get_or_try::<std::convert::Infallible>(CallKey::from(key), || Ok(entry));
+    learn(cache, args, &path, key);
+    Err(Miss::Rekeyed(v))
 }
 
-impl WidgetCall {
-    fn new(cache: &'static FnCache, key: CallKey) -> Self {
-        let args = key.digest();
-        let ids = known_ids(cache, args);
-        let first = widget_key(args, &ids);
-        WidgetCall {
-            cache,
-            args,
-            ids,
-            first,
-        }
-    }
-
-    /// What the body made under `first`: its entry, or, if it drew widgets
-    /// not known before, the key it belongs under instead.
-    fn computed<V, E>(&self, drawn: Result<Recorded<V>, E>) -> Result<Recorded<V>, Miss<V, E>> {
-        stored_under(self.cache, self.args, self.first);
-        let (v, rec) = drawn.map_err(Miss::Body)?;
-        let now = rec.as_ref().map(|r| r.widget_ids()).unwrap_or_default();
-        if *now != *self.ids {
-            set_ids(self.cache, self.args, &now);
-            let key = widget_key(self.args, &now);
-            if key != self.first {
-                return Err(Miss::Rekeyed((v, rec), key));
+/// The caller's value, or `None` to look again.
+fn finish<V, E>(got: Result<Recorded<V>, Miss<V, E>>, ran: bool) -> Option<Result<V, E>> {
+    JUST_RECORDED.with(|j| j.set(0));
+    match got {
+        Ok((v, rec)) => {
+            if let (Some(rec), false) = (rec, ran) {
+                replay(&rec);
             }
+            Some(Ok(v))
         }
-        Ok((v, rec))
-    }
-
-    fn finish<V, E>(self, got: Result<Recorded<V>, Miss<V, E>>, ran: bool) -> Result<V, E>
-    where
-        V: Clone + Send + Sync + 'static,
-    {
-        JUST_RECORDED.with(|j| j.set(0));
-        match got {
-            Ok((v, rec)) => {
-                if let (Some(rec), false) = (rec, ran) {
-                    replay(&rec);
-                }
-                Ok(v)
-            }
-            Err(Miss::Body(e)) => Err(e),
-            Err(Miss::Rekeyed(entry, key)) => {
-                stored_under(self.cache, self.args, key);
-                let v = entry.0.clone();
-                let _ = self
-                    .cache
-                    .store::<Recorded<V>>()
-                    .get_or_try::<std::convert::Infallible>(CallKey::from(key), || Ok(entry));
-                Ok(v)
-            }
-        }
+        Err(Miss::Body(e)) => Some(Err(e)),
+        Err(Miss::Rekeyed(v)) => Some(Ok(v)),
+        Err(Miss::Again) => None,
     }
 }

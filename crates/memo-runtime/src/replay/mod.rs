@@ -33,7 +33,7 @@ mod record;
 
 pub(crate) use call::{
     call, call_async, call_shared, call_widgets, call_widgets_async, compute, compute_async,
-    forget_widget_results, take, Recorded,
+    forget_widget_results, forget_widget_trees, take, Recorded,
 };
 pub(crate) use record::{check_widget, record_block, record_element, record_widget, Capture};
 
@@ -124,24 +124,6 @@ impl Recording {
     /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(bytes)
-    }
-
-    /// Ids of the widgets recorded, sorted, each once.
-    pub(crate) fn widget_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .messages
-            .iter()
-            .filter_map(|m| match m {
-                Message::Element {
-                    element: Element::Widget(w),
-                    ..
-                } => Some(w.id.clone()),
-                _ => None,
-            })
-            .collect();
-        ids.sort();
-        ids.dedup();
-        ids
     }
 }
 

@@ -35,6 +35,10 @@ pub(crate) struct Run {
     pub(crate) widgets: WidgetState,
     /// Widget ids drawn in this run.
     pub(crate) used: HashSet<String>,
+    /// Widgets drawn at their default value (the session had none for them)
+    /// while a cached fn computed: an `allow_widgets` fn learns from it what
+    /// a session that never touched the widget will see.
+    pub(crate) defaulted: HashSet<String>,
     /// Recordings of the cached fns computing now, outermost first.
     pub(crate) captures: Vec<Capture>,
 }
@@ -47,6 +51,7 @@ impl Run {
             cursor: vec![MAIN],
             widgets,
             used: HashSet::new(),
+            defaulted: HashSet::new(),
             captures: Vec::new(),
         }
     }
@@ -280,14 +285,23 @@ pub(crate) fn draw_widget(run: &mut Run, t: Target, mut w: Widget) -> Result<Wid
     }
     // A click lasts the whole run (the session forgets it after), so an
     // `allow_widgets` key read before the body runs sees what the body sees.
-    let value = if w.spec.is_trigger() {
-        WidgetValue::Bool(run.widgets.clicked.contains(&w.id))
+    let kept = if w.spec.is_trigger() {
+        run.widgets
+            .clicked
+            .contains(&w.id)
+            .then_some(WidgetValue::Bool(true))
     } else {
         match run.widgets.values.get(&w.id) {
-            Some(v) if v.same_type(&w.value) => v.clone(),
-            _ => w.value.clone(),
+            Some(v) if v.same_type(&w.value) => Some(v.clone()),
+            _ => None,
         }
     };
+    let value = kept.unwrap_or_else(|| {
+        if run.captures.iter().any(|c| c.allow_widgets) {
+            run.defaulted.insert(w.id.clone());
+        }
+        w.value.clone()
+    });
     if !w.spec.is_trigger() {
         run.widgets.values.insert(w.id.clone(), value.clone());
     }
