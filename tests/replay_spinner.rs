@@ -186,3 +186,34 @@ fn a_spinner_in_an_empty_slot_does_not_take_the_fns_element_with_it() {
     assert_eq!(tree(s.run(script)), expected, "miss");
     assert_eq!(tree(s.run(script)), expected, "hit");
 }
+
+#[memo]
+fn draws_in_the_sidebar(x: u8) -> u8 {
+    st::sidebar().text("menu");
+    x
+}
+
+#[test]
+fn a_miss_in_an_empty_slot_leaves_what_the_slot_held() {
+    let script = || {
+        let slot = st::empty();
+        slot.text("placeholder");
+        slot.with(|| draws_in_the_sidebar(1));
+    };
+    let expected = json!({
+        "main": [{"block": {"kind": {"type": "empty"},
+            "children": [{"element": {"type": "text", "body": "placeholder"}}]}}],
+        "sidebar": [{"element": {"type": "text", "body": "menu"}}],
+    });
+    let mut s = Session::new();
+    assert_eq!(tree(s.run(script)), expected, "miss: the spinner gave the slot back");
+    assert_eq!(tree(s.run(script)), expected, "hit");
+
+    // `st::spinner` in a slot is transient the same way.
+    let out = s.run(|| {
+        let slot = st::empty();
+        slot.text("placeholder");
+        slot.with(|| st::spinner("Working...", || ()));
+    });
+    assert_eq!(tree(out)["main"], expected["main"]);
+}

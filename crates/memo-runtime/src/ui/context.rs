@@ -4,7 +4,7 @@
 //! each is one thread-local flag read.
 
 use super::element::Element;
-use super::tree::{BlockId, BlockKind, Tree, MAIN, SIDEBAR};
+use super::tree::{BlockId, BlockKind, ShownSpinner, Tree, MAIN, SIDEBAR};
 use super::widget::{Widget, WidgetSpec, WidgetValue};
 use crate::replay::{self, Capture};
 use std::cell::{Cell, RefCell};
@@ -316,24 +316,25 @@ pub(crate) fn draw_widget(run: &mut Run, t: Target, mut w: Widget) -> Result<Wid
     Ok(value)
 }
 
-/// Shows a spinner in the active container, unrecorded, until the guard drops.
+/// Shows a spinner in the active container, unrecorded, until the guard
+/// drops. In an `empty` slot the spinner stands in for what the slot held,
+/// which comes back unless the work drew something else there.
 pub(crate) fn spinner(text: String, show_time: bool) -> Option<SpinnerGuard> {
     with_run(|run| {
         let at = run.current();
-        let index = run
-            .tree
-            .push_element(at, Element::Spinner { text, show_time });
-        SpinnerGuard { at, index }
+        SpinnerGuard(Some(
+            run.tree
+                .push_spinner(at, Element::Spinner { text, show_time }),
+        ))
     })
 }
 
-pub(crate) struct SpinnerGuard {
-    at: BlockId,
-    index: usize,
-}
+pub(crate) struct SpinnerGuard(Option<ShownSpinner>);
 
 impl Drop for SpinnerGuard {
     fn drop(&mut self) {
-        with_run(|run| run.tree.remove_spinner(self.at, self.index));
+        if let Some(s) = self.0.take() {
+            with_run(|run| run.tree.remove_spinner(s));
+        }
     }
 }

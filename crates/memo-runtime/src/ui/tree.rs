@@ -138,6 +138,13 @@ struct BlockData {
     parent: Option<BlockId>,
 }
 
+/// A spinner on show: where it is, and what it replaced in an `empty` slot.
+pub(crate) struct ShownSpinner {
+    block: BlockId,
+    index: usize,
+    replaced: Vec<Child>,
+}
+
 /// The tree a run builds, blocks in an arena so handles are plain indices.
 pub(crate) struct Tree {
     blocks: Vec<BlockData>,
@@ -169,13 +176,37 @@ impl Tree {
         block.children.len() - 1
     }
 
-    /// Takes out the spinner at `index` of block `b`. Checked, because an
-    /// `empty` block replaces its content on every write, which may have
-    /// taken the spinner out already and put something else at `index`.
-    pub(crate) fn remove_spinner(&mut self, b: BlockId, index: usize) {
-        if let Some(Child::Element(e)) = self.blocks[b as usize].children.get_mut(index) {
+    /// Shows spinner `e` in block `b` until [`remove_spinner`](Self::remove_spinner).
+    pub(crate) fn push_spinner(&mut self, b: BlockId, e: Element) -> ShownSpinner {
+        let block = &mut self.blocks[b as usize];
+        // An `empty` slot holds one thing: the spinner takes the place of
+        // what it held, which must come back if the work draws nothing
+        // there, or a miss would leave another page than a hit.
+        let replaced = if block.kind == Some(BlockKind::Empty) {
+            std::mem::take(&mut block.children)
+        } else {
+            Vec::new()
+        };
+        block.children.push(Child::Element(Some(e)));
+        ShownSpinner {
+            block: b,
+            index: block.children.len() - 1,
+            replaced,
+        }
+    }
+
+    /// Takes out spinner `s`. Checked, because an `empty` block replaces
+    /// its content on every write, which may have taken the spinner out
+    /// already and put something else at its index; if nothing did, the
+    /// slot gets back what the spinner replaced.
+    pub(crate) fn remove_spinner(&mut self, s: ShownSpinner) {
+        let children = &mut self.blocks[s.block as usize].children;
+        if let Some(Child::Element(e)) = children.get_mut(s.index) {
             if matches!(e, Some(Element::Spinner { .. })) {
                 *e = None;
+                if children.len() == s.index + 1 && !s.replaced.is_empty() {
+                    *children = s.replaced;
+                }
             }
         }
     }
