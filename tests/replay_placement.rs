@@ -360,3 +360,49 @@ fn an_err_records_nothing_and_caches_nothing() {
     assert_eq!(FAILS.get(), 2);
     assert_eq!(fallible_stats().entries, 0);
 }
+
+static PANELS: Runs = Runs::new();
+
+#[singleton]
+fn panel() -> Container {
+    PANELS.hit();
+    let c = st::container();
+    c.text("panel");
+    c
+}
+
+#[memo]
+fn panel_content(x: u8) -> u8 {
+    st::text("panel");
+    x
+}
+
+#[test]
+fn a_container_a_cached_fn_returned_is_refused_alike_on_the_miss_and_the_hit() {
+    let script = || panel().text("written by the caller");
+    let mut s = Session::new();
+    let miss = tree(s.run(script));
+    let hit = tree(s.run(script));
+    assert_eq!(PANELS.get(), 1);
+    assert_eq!(miss, hit, "the same page on both runs");
+    assert_eq!(miss["main"][0], container(vec![text("panel")]));
+    let error = &miss["main"][1]["element"];
+    assert_eq!(error["name"], "CachedContainerError", "{miss}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "A container created inside the cached fn `panel()` was used after `panel()` returned."
+        ),
+        "{message}"
+    );
+    assert!(message.contains("`c.with(|| panel(..))`"), "{message}");
+
+    // The cure it names: the container outside, the fn called inside it.
+    let out = tree(s.run(|| {
+        let c = st::container();
+        c.with(|| panel_content(1));
+        c.text("written by the caller");
+    }));
+    assert_eq!(out["main"].as_array().unwrap().len(), 1, "{out}");
+    assert_eq!(out["main"][0]["block"]["children"].as_array().unwrap().len(), 2, "{out}");
+}

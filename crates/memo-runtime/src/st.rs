@@ -25,7 +25,9 @@
 //! A free function writes into the *current* container: the main area, or
 //! the container whose [`Container::with`] is running (Python's `with c:`).
 //! A [`Container`] handle writes into its own block. Handles are cheap
-//! `Copy` values that live for one run.
+//! `Copy` values that live for one run; one made inside a cached fn lives
+//! until that fn returns (a cached fn can't return its containers: on a hit
+//! its body does not run), and using it after is a `CachedContainerError`.
 //!
 //! Outside [`Session::run`](crate::ui::Session::run) every function here
 //! does nothing and widgets return their defaults.

@@ -7,9 +7,12 @@ use crate::info::{FnInfo, Kind};
 use crate::ui::context::{Run, Target, UiError};
 use crate::ui::tree::{BlockId, SIDEBAR};
 use crate::ui::{BlockKind, Element, Widget, WidgetSpec};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// The recording of one cached fn computing now.
 pub(crate) struct Capture {
+    /// Unique to this computation: block handles made during it name it.
+    pub(crate) id: u64,
     pub(crate) info: &'static FnInfo,
     pub(crate) allow_widgets: bool,
     /// The container current when the fn was called: what `Place::Main` means.
@@ -21,7 +24,9 @@ pub(crate) struct Capture {
 
 impl Capture {
     pub(crate) fn new(info: &'static FnInfo, allow_widgets: bool, home: BlockId) -> Self {
+        static IDS: AtomicU64 = AtomicU64::new(0);
         Capture {
+            id: IDS.fetch_add(1, Relaxed),
             info,
             allow_widgets,
             home,

@@ -6,6 +6,7 @@
 use super::element::Element;
 use super::tree::{BlockId, BlockKind, ShownSpinner, Tree, MAIN, SIDEBAR};
 use super::widget::{Widget, WidgetSpec, WidgetValue};
+use crate::info::FnInfo;
 use crate::replay::{self, Capture};
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -16,7 +17,34 @@ use std::collections::{HashMap, HashSet};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Target {
     Current,
-    Block { id: BlockId, run: u64 },
+    Block {
+        id: BlockId,
+        run: u64,
+        /// The cached fn computing when the block was made, if any: the
+        /// handle is good only until that computation returns.
+        made_in: Option<MadeIn>,
+    },
+}
+
+/// A computation of a cached fn, as a block handle made during it names it.
+#[derive(Clone, Copy)]
+pub(crate) struct MadeIn {
+    pub(crate) capture: u64,
+    pub(crate) info: &'static FnInfo,
+}
+
+impl PartialEq for MadeIn {
+    fn eq(&self, other: &Self) -> bool {
+        self.capture == other.capture
+    }
+}
+
+impl Eq for MadeIn {}
+
+impl std::fmt::Debug for MadeIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}", self.info.name, self.capture)
+    }
 }
 
 /// Widget values kept between runs.
@@ -63,13 +91,38 @@ impl Run {
     fn resolve(&self, t: Target) -> Result<BlockId, UiError> {
         match t {
             Target::Current => Ok(self.current()),
-            Target::Block { id, run } if run == self.id && self.tree.contains(id) => Ok(id),
+            // Checked first, so that a handle a cached fn returned is refused
+            // alike on the miss and on a hit (where it is also stale).
+            Target::Block {
+                made_in: Some(m), ..
+            } if !self.captures.iter().any(|c| c.id == m.capture) => {
+                Err(returned_container(m.info))
+            }
+            Target::Block { id, run, .. } if run == self.id && self.tree.contains(id) => Ok(id),
             Target::Block { .. } => Err(UiError::new(
                 "StaleContainer",
                 "a container handle from an earlier run was used: containers live for one run of the script; create it again in this run",
             )),
         }
     }
+}
+
+/// A container made inside a cached fn's computation, used after it returned.
+fn returned_container(info: &FnInfo) -> UiError {
+    let f = info.name;
+    UiError::new(
+        "CachedContainerError",
+        format!(
+            "A container created inside the cached fn `{f}()` was used after `{f}()` returned. \
+             A cached fn can't hand out its containers (Streamlit doesn't support returning \
+             them either): on a hit its body does not run, so there is no such container \
+             in this run.\n\n\
+             How to fix this:\n\
+             * Draw everything that goes into the container inside `{f}()`.\n\
+             * Or create the container outside `{f}()` and call `{f}()` inside it \
+             (`c.with(|| {f}(..))`): what it draws lands there, on hits too."
+        ),
+    )
 }
 
 /// An error a `st::` call raises. It unwinds the script like an exception
@@ -201,7 +254,15 @@ pub(crate) fn create_block(t: Target, kind: BlockKind) -> Option<Target> {
         let at = run.resolve(t)?;
         let id = run.tree.push_block(at, kind.clone());
         replay::record_block(run, t, at, id, &kind)?;
-        Ok(Target::Block { id, run: run.id })
+        let made_in = run.captures.last().map(|c| MadeIn {
+            capture: c.id,
+            info: c.info,
+        });
+        Ok(Target::Block {
+            id,
+            run: run.id,
+            made_in,
+        })
     })?;
     match r {
         Ok(t) => Some(t),
@@ -211,7 +272,11 @@ pub(crate) fn create_block(t: Target, kind: BlockKind) -> Option<Target> {
 
 pub(crate) fn sidebar() -> Target {
     match run_id() {
-        Some(run) => Target::Block { id: SIDEBAR, run },
+        Some(run) => Target::Block {
+            id: SIDEBAR,
+            run,
+            made_in: None,
+        },
         None => Target::Current,
     }
 }
