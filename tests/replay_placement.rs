@@ -404,5 +404,12 @@ fn a_container_a_cached_fn_returned_is_refused_alike_on_the_miss_and_the_hit() {
         c.text("written by the caller");
     }));
     assert_eq!(out["main"].as_array().unwrap().len(), 1, "{out}");
-    assert_eq!(out["main"][0]["block"]["children"].as_array().unwrap().len(), 2, "{out}");
+    assert_eq!(
+        out["main"][0]["block"]["children"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "{out}"
+    );
 }

@@ -206,7 +206,11 @@ fn a_miss_in_an_empty_slot_leaves_what_the_slot_held() {
         "sidebar": [{"element": {"type": "text", "body": "menu"}}],
     });
     let mut s = Session::new();
-    assert_eq!(tree(s.run(script)), expected, "miss: the spinner gave the slot back");
+    assert_eq!(
+        tree(s.run(script)),
+        expected,
+        "miss: the spinner gave the slot back"
+    );
     assert_eq!(tree(s.run(script)), expected, "hit");
 
     // `st::spinner` in a slot is transient the same way.

@@ -405,7 +405,11 @@ fn changing_a_widget_back_is_a_hit_even_when_it_hides_another() {
         assert_eq!(run(&mut s), 1);
         assert_eq!(run(&mut s), 1);
         s.set("A", true).unwrap();
-        assert_eq!(run(&mut s), 11, "B lost its value while hidden, as in Streamlit");
+        assert_eq!(
+            run(&mut s),
+            11,
+            "B lost its value while hidden, as in Streamlit"
+        );
         s.set("B", true).unwrap();
         assert_eq!(run(&mut s), 111);
     }

@@ -326,7 +326,10 @@ fn a_st_error_unwinds_with_its_message_and_is_shown_by_name() {
     let shown = tree(out);
     assert_eq!(shown["main"][1]["element"]["name"], "DuplicateWidgetID");
     assert_eq!(
-        format!("DuplicateWidgetID: {}", shown["main"][1]["element"]["message"].as_str().unwrap()),
+        format!(
+            "DuplicateWidgetID: {}",
+            shown["main"][1]["element"]["message"].as_str().unwrap()
+        ),
         text
     );
 

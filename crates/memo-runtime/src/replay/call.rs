@@ -472,9 +472,7 @@ fn learn(cache: &'static FnCache, args: u128, path: &[Drawn], key: u128) {
         if d.default.is_some() {
             default.clone_from(&d.default);
         }
-        node = next
-            .entry(value_bytes(&d.value))
-            .or_insert(Node::Leaf(key));
+        node = next.entry(value_bytes(&d.value)).or_insert(Node::Leaf(key));
     }
     *node = Node::Leaf(key);
 }

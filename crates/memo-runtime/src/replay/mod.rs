@@ -211,10 +211,19 @@ mod tests {
         else {
             panic!("{back:?}")
         };
-        let read: Vec<u64> = data.rows.iter().map(|r| r[0].as_f64().unwrap().to_bits()).collect();
+        let read: Vec<u64> = data
+            .rows
+            .iter()
+            .map(|r| r[0].as_f64().unwrap().to_bits())
+            .collect();
         let wrote: Vec<u64> = floats.iter().map(|f| f.to_bits()).collect();
         let off = wrote.iter().zip(&read).filter(|(a, b)| a != b).count();
-        assert_eq!(off, 0, "{off} of {} floats changed on the way back", wrote.len());
+        assert_eq!(
+            off,
+            0,
+            "{off} of {} floats changed on the way back",
+            wrote.len()
+        );
         assert_eq!(back, rec);
     }
 
