@@ -375,6 +375,35 @@ fn a_dropped_computation_caches_nothing_and_a_waiter_takes_over() {
 }
 
 #[test]
+fn forgetting_a_key_during_its_async_computation_keeps_its_value_from_being_stored() {
+    static RUNS: Runs = Runs::new();
+    static STARTED: Notify = Notify::const_new();
+    static GO: Notify = Notify::const_new();
+    #[memo]
+    async fn forgotten(x: u64) -> u64 {
+        RUNS.hit();
+        if RUNS.get() == 1 {
+            STARTED.notify_one();
+            GO.notified().await;
+        }
+        x * 10 + RUNS.get() as u64
+    }
+    multi_thread().block_on(async {
+        let owner = tokio::spawn(forgotten(1));
+        STARTED.notified().await;
+        let waiter = tokio::spawn(forgotten(1));
+        sleep(Duration::from_millis(20)).await;
+        assert!(forgotten_forget(1), "a computation under way is forgotten");
+        GO.notify_one();
+        assert_eq!(timeout(LIMIT, owner).await.unwrap().unwrap(), 11);
+        assert_eq!(timeout(LIMIT, waiter).await.unwrap().unwrap(), 11);
+        assert_eq!(forgotten_stats().entries, 0, "its value is not stored");
+        assert_eq!(forgotten(1).await, 12, "the next call computes afresh");
+        assert_eq!(forgotten(1).await, 12);
+    });
+}
+
+#[test]
 fn a_timed_out_call_caches_nothing() {
     static RUNS: Runs = Runs::new();
     #[memo]

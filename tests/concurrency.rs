@@ -570,3 +570,80 @@ fn hits_are_counted_exactly_with_more_threads_alive_than_stripes() {
         (1, calls)
     );
 }
+
+static ONE_SLOT_RUNS: [AtomicU32; 3] = [const { AtomicU32::new(0) }; 3];
+static ONE_SLOT_GATE: std::sync::Mutex<Option<(mpsc::Sender<()>, mpsc::Receiver<()>)>> =
+    std::sync::Mutex::new(None);
+
+#[memo(max_entries = 1)]
+fn one_slot(x: u32) -> u32 {
+    ONE_SLOT_RUNS[x as usize].fetch_add(1, Ordering::SeqCst);
+    let gate = ONE_SLOT_GATE.lock().unwrap().take();
+    if let Some((started, go)) = gate {
+        started.send(()).unwrap();
+        go.recv().unwrap();
+    }
+    x
+}
+
+#[test]
+fn max_entries_counts_values_not_computations_under_way() {
+    let runs = |x: usize| ONE_SLOT_RUNS[x].load(Ordering::SeqCst);
+    let (started_tx, started) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel();
+    *ONE_SLOT_GATE.lock().unwrap() = Some((started_tx, go_rx));
+    let slow = thread::spawn(|| one_slot(1));
+    started.recv().unwrap();
+    // 1 is being computed, which is not an entry: 2 has the one place.
+    assert_eq!(one_slot(2), 2);
+    assert_eq!(one_slot(2), 2);
+    assert_eq!(runs(2), 1, "2 was kept beside the computation of 1");
+    go.send(()).unwrap();
+    assert_eq!(slow.join().unwrap(), 1);
+    // 1 landed and took the place of 2, the least recently used.
+    assert_eq!(one_slot(1), 1);
+    assert_eq!(runs(1), 1, "1 is cached");
+    assert_eq!(one_slot_stats().entries, 1);
+    assert_eq!(one_slot_stats().evictions, 1);
+    assert_eq!(one_slot(2), 2);
+    assert_eq!(runs(2), 2, "2 was evicted for 1");
+}
+
+static FORGOTTEN_RUNS: Runs = Runs::new();
+static FORGOTTEN_GATE: std::sync::Mutex<Option<(mpsc::Sender<()>, mpsc::Receiver<()>)>> =
+    std::sync::Mutex::new(None);
+
+#[memo]
+fn forgotten_midway(x: u32) -> usize {
+    FORGOTTEN_RUNS.hit();
+    let gate = FORGOTTEN_GATE.lock().unwrap().take();
+    if let Some((started, go)) = gate {
+        started.send(()).unwrap();
+        go.recv().unwrap();
+    }
+    x as usize * 100 + FORGOTTEN_RUNS.get()
+}
+
+#[test]
+fn forgetting_a_key_during_its_computation_keeps_its_value_from_being_stored() {
+    let (started_tx, started) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel();
+    *FORGOTTEN_GATE.lock().unwrap() = Some((started_tx, go_rx));
+    let owner = thread::spawn(|| forgotten_midway(1));
+    started.recv().unwrap();
+    let waiter = thread::spawn(|| forgotten_midway(1));
+    thread::sleep(Duration::from_millis(50)); // the waiter is parked by now
+    assert!(
+        forgotten_midway_forget(1),
+        "a computation under way counts as something forgotten"
+    );
+    assert!(!forgotten_midway_forget(1), "and only once");
+    go.send(()).unwrap();
+    assert_eq!(owner.join().unwrap(), 101, "the owner gets its value");
+    assert_eq!(waiter.join().unwrap(), 101, "so does its waiter");
+    assert_eq!(FORGOTTEN_RUNS.get(), 1);
+    assert_eq!(forgotten_midway_stats().entries, 0, "but it is not stored");
+    assert_eq!(forgotten_midway(1), 102, "the next call computes afresh");
+    assert_eq!(forgotten_midway(1), 102);
+    assert_eq!(forgotten_midway_stats().entries, 1);
+}

@@ -142,6 +142,30 @@ fn entries_expire_ttl_after_they_were_written() {
     assert!(fresh_stats().evictions >= 1);
 }
 
+static SHORT_RUNS: Runs = Runs::new();
+
+#[memo(ttl = "40ms")]
+fn short_lived(x: u32) -> u32 {
+    SHORT_RUNS.hit();
+    x
+}
+
+#[test]
+fn expired_values_are_not_counted_as_entries() {
+    short_lived(1);
+    short_lived(2);
+    assert_eq!(short_lived_stats().entries, 2);
+    sleep(Duration::from_millis(60));
+    let s = short_lived_stats();
+    assert_eq!(s.entries, 0, "expired, so no longer served: {s:?}");
+    assert_eq!(s.evictions, 0, "though nothing has taken them out yet");
+    // 1 is computed again, and storing it reaps 2.
+    short_lived(1);
+    let s = short_lived_stats();
+    assert_eq!((s.entries, s.evictions), (1, 2), "{s:?}");
+    assert_eq!(SHORT_RUNS.get(), 3);
+}
+
 static HUGE_TTL_RUNS: Runs = Runs::new();
 
 // 2^64 + 1 ns: cut to 64 bits, 1 ns, which would expire at once.

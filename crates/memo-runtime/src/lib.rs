@@ -306,7 +306,11 @@ pub mod singleton {
 
     /// Drops every `#[singleton]` instance (Streamlit's
     /// `st.cache_resource.clear()`). Callers that still hold an `Arc` keep
-    /// their instance; the next call creates a new one.
+    /// their instance; the next call creates a new one. An instance is
+    /// dropped once those `Arc`s are gone and every thread that hit it has
+    /// made another cached call (of any function) or exited: each thread
+    /// keeps a handle to what it hit recently until then, so an idle thread
+    /// keeps the instance alive.
     ///
     /// ```
     /// use memo_runtime::singleton;

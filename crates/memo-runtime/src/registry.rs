@@ -162,7 +162,8 @@ impl FnCache {
         }
     }
 
-    /// Drops the entry for `key`; `true` if there was one.
+    /// Drops the entry for `key`, or keeps its computation under way from
+    /// being stored; `true` if there was either.
     pub fn forget(&self, key: CallKey) -> bool {
         // Not `any`: every instantiation must forget it.
         self.entries()

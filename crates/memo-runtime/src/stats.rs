@@ -113,7 +113,11 @@ pub struct Stats {
     /// whose `Err` was not cached) or, with `persist = "disk"`, read the
     /// value from disk (counted again in `disk_hits`).
     pub misses: u64,
-    /// Keys held right now (including ones whose value is being computed).
+    /// Keys held right now: values not yet expired, and computations under
+    /// way. An expired value no call has taken out yet is not counted (it is
+    /// no longer served); a computation is (it is not a value yet, so
+    /// `max_entries` does not count it, and `entries` may exceed
+    /// `max_entries` by the computations under way).
     pub entries: usize,
     /// Values dropped to respect `max_entries` or because their `ttl` passed.
     pub evictions: u64,

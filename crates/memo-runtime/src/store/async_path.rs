@@ -32,8 +32,9 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 Next::Write => unreachable!("`step` settles what needs the write lock"),
             }
         };
-        // Dropped without being disarmed if the future is dropped (cancelled)
-        // or the body panics: the slot goes and waiters look again.
+        // Dropped without being disarmed if the future is dropped (cancelled),
+        // the body panics, or the copy of its value for the cache does: the
+        // slot goes and waiters look again.
         let guard = Abandon {
             store: self,
             pos: claim.pos,
@@ -46,7 +47,6 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         let me = self.addr();
         let out =
             poll_fn(|cx| crate::thread::inside(me, claim.pos, || compute.as_mut().poll(cx))).await;
-        std::mem::forget(guard);
-        self.settle(claim, out)
+        self.settle(guard, claim, out)
     }
 }

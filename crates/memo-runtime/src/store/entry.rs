@@ -211,8 +211,11 @@ pub(crate) struct Flight<V> {
     waiters: AtomicU32,
     /// Tasks waiting (async callers never block a thread).
     wakers: Mutex<Vec<Waker>>,
-    /// The value, for the waiters (even if a clear dropped the slot meanwhile).
-    pub(crate) value: OnceLock<V>,
+    /// The value, for the waiters (even if a clear dropped the slot
+    /// meanwhile). Shared with the slot rather than cloned for it: the
+    /// landing then runs none of the user's code (a `Clone`) under the
+    /// map lock.
+    pub(crate) value: OnceLock<Arc<Ready<V>>>,
 }
 
 impl<V> Flight<V> {

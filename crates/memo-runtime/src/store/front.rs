@@ -7,9 +7,12 @@
 //! sends the next hit through the shared path, which refills the way. A way
 //! holds its entry alive; `clear` and `forget` also move a global counter, on
 //! which every thread, at its next cached call, drops the ways of entries that
-//! are gone, so that explicitly cleared values are freed promptly. (Evictions
-//! don't: a busy bounded cache must not make every other cache's hits sweep.
-//! An evicted value lingers in at most the 64 ways of a thread's front.)
+//! are gone. So a cleared value lives on in a thread's front until that
+//! thread's next cached call (of any function) or its exit: a thread that
+//! sits idle keeps it. (Evictions don't move the counter: a busy bounded
+//! cache must not make every other cache's hits sweep. An evicted value
+//! lingers in at most the 64 ways of a thread's front, until its way is
+//! swept or refilled.)
 //!
 //! A way changes hands only when that pays: filling one costs two reference
 //! count updates and, the first time a key is shared, an allocation. A thread

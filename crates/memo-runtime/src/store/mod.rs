@@ -79,6 +79,38 @@ struct Inner<V> {
     /// The flights of computations someone waits on (`WAITED` or `ORPHAN`
     /// slots), by position.
     flights: HashMap<Pos, Arc<Flight<V>>, BuildHasherDefault<PosHasher>>,
+    /// Values held (`READY` slots), in bounded caches only: what
+    /// `max_entries` bounds. A computation under way is not an entry yet, as
+    /// in Streamlit. (Unbounded caches land without the lock, so they could
+    /// not keep it.)
+    values: usize,
+}
+
+/// Values taken out of the map under the write lock, to be dropped once it
+/// is released: a value's `Drop` is the user's code, which may call the same
+/// function (and so need the map) or panic. Declare it before the write
+/// guard, so that an unwind drops the guard first too. Most sections take
+/// out one value at most (an eviction), which needs no allocation.
+struct Dead<V> {
+    one: Option<Value<V>>,
+    more: Vec<Value<V>>,
+}
+
+impl<V> Dead<V> {
+    fn new() -> Self {
+        Dead {
+            one: None,
+            more: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, value: Option<Value<V>>) {
+        match (&self.one, value) {
+            (None, v) => self.one = v,
+            (Some(_), Some(v)) => self.more.push(v),
+            (Some(_), None) => {}
+        }
+    }
 }
 
 /// Hashes a slot position for `flights`. Positions are handed out by the
@@ -154,6 +186,16 @@ enum Next<V: 'static> {
     Write,
 }
 
+/// What [`Store::write_found`] leaves to do once the write lock is released.
+enum Found<V: 'static> {
+    Next(Next<V>),
+    /// A fresh value (its hit counted), to clone after the lock.
+    Take(Arc<Ready<V>>),
+    /// An expired value, taken out: dropped after the lock, before the key
+    /// is claimed anew.
+    Expired(Dead<V>),
+}
+
 /// A computation its caller owns: the slot's position and generation, and
 /// the slot itself, so that the landing need not find it again.
 struct Claim<V: 'static> {
@@ -214,6 +256,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                     lru: LruIndex::default(),
                     expiry: VecDeque::new(),
                     flights: HashMap::default(),
+                    values: 0,
                 },
             );
             (&raw mut (*at).hint).write(Hint::new());
@@ -494,7 +537,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// meanwhile. Without one (the computation failed, panicked or was
     /// cancelled) the caller looks again, and perhaps computes it itself.
     fn waited(&self, flight: &Flight<V>) -> Option<V> {
-        let v = flight.value.get()?.clone();
+        let v = flight.value.get()?.value.clone();
         self.hits.bump();
         Some(v)
     }
@@ -647,7 +690,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// the map lock, the move is left to a later hit.
     #[cold]
     fn share(&'static self, call: CallKey, pos: Pos, gen: u64) {
-        let Some(_inner) = self.inner.try_write() else {
+        let Some(inner) = self.inner.try_write() else {
             return;
         };
         let slot = self.arena.get(pos);
@@ -661,9 +704,22 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 *value = Some(Value::Shared(Arc::new(r)));
             }
         }
-        if let Some(Value::Shared(r)) = value {
-            self.remember(call, r);
-        }
+        let Some(Value::Shared(r)) = value else {
+            return;
+        };
+        let (r, version) = (Arc::clone(r), self.removals.load(Relaxed));
+        drop(inner);
+        // After the lock: the way this fills may hold the last handle to
+        // another of this store's values, whose `Drop` may call this
+        // function. A removal in between only leaves the way stale.
+        front::insert(
+            self.addr(),
+            &self.removals,
+            version,
+            call,
+            &r,
+            self.hits.mine(),
+        );
     }
 
     /// Gives this thread's front a handle to `r`. Call with the map lock held
@@ -719,14 +775,31 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     /// What a read section could not settle: claim `call` with room made
-    /// first, wait for its computation, take its value, or take over its
-    /// expired slot. Never [`Next::Write`].
+    /// first, wait for its computation, take its value, or drop its expired
+    /// value and claim it anew. Never [`Next::Write`]. No user code (a
+    /// value's `Clone` or `Drop`) runs under the lock.
     #[inline(never)]
     fn write_step(&'static self, call: CallKey, hash: u64) -> Next<V> {
-        let mut inner = self.write();
-        let mut i = match self.probe(&inner.index, call, hash) {
-            Ok(pos) => return self.write_found(&mut inner, pos, call),
-            Err(i) => i,
+        let (mut inner, mut i) = loop {
+            let mut inner = self.write();
+            match self.probe(&inner.index, call, hash) {
+                Err(i) => break (inner, i),
+                Ok(pos) => match self.write_found(&mut inner, pos) {
+                    Found::Next(next) => return next,
+                    // The user's code runs once the lock is released: a
+                    // value's `Clone` or `Drop` may call this function.
+                    Found::Take(r) => {
+                        drop(inner);
+                        return Next::Value(r.value.clone());
+                    }
+                    Found::Expired(dead) => {
+                        drop(inner);
+                        // Before the key is claimed anew, so that a `Drop`
+                        // that panics leaves no claim behind.
+                        drop(dead);
+                    }
+                },
+            }
         };
         if !inner.alloc.can_take() {
             self.make_room(&mut inner);
@@ -746,7 +819,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     /// [`write_step`](Self::write_step) for a key that has a slot.
-    fn write_found(&'static self, inner: &mut Inner<V>, pos: Pos, call: CallKey) -> Next<V> {
+    fn write_found(&'static self, inner: &mut Inner<V>, pos: Pos) -> Found<V> {
         let slot = self.arena.get(pos);
         let mut st = slot.state.load(Acquire);
         loop {
@@ -754,14 +827,14 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 tag::PENDING | tag::WAITED => {
                     self.check_reentry(pos);
                     if let Some(f) = inner.flights.get(&pos) {
-                        return Next::Wait(Arc::clone(f));
+                        return Found::Next(Next::Wait(Arc::clone(f)));
                     }
                     let waited = tag::state(tag::gen(st), tag::WAITED);
                     match slot.state.compare_exchange(st, waited, AcqRel, Acquire) {
                         Ok(_) => {
                             let f = Arc::new(Flight::new());
                             inner.flights.insert(pos, Arc::clone(&f));
-                            return Next::Wait(f);
+                            return Found::Next(Next::Wait(f));
                         }
                         // Landed meanwhile, without a lock.
                         Err(now) => st = now,
@@ -770,19 +843,24 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 tag::READY => {
                     // SAFETY: a `READY` slot's value, under the write lock.
                     let value = unsafe { slot.value_mut() };
-                    if let Some(v) = value.as_ref().and_then(|r| self.hit(r.ready())) {
-                        self.hits.bump();
-                        return Next::Value(v);
+                    if value.as_ref().is_some_and(|r| r.ready().is_fresh()) {
+                        // Shared, so that it is cloned after the lock.
+                        if let Some(Value::Inline(_)) = value {
+                            if let Some(Value::Inline(r)) = value.take() {
+                                *value = Some(Value::Shared(Arc::new(r)));
+                            }
+                        }
+                        if let Some(Value::Shared(r)) = value {
+                            self.used(r);
+                            self.hits.bump();
+                            return Found::Take(Arc::clone(r));
+                        }
                     }
-                    // Expired: its slot is taken over by a new computation.
-                    *value = None;
-                    // SAFETY: under the write lock.
-                    let gen = unsafe { slot.claim(call) };
-                    add(&self.removed, 1);
-                    add(&self.removals, 1);
+                    // Expired: it goes, and the key is claimed anew.
+                    let mut dead = Dead::new();
+                    self.remove_locked(inner, pos, &mut dead);
                     add(&self.evictions, 1);
-                    self.claims.bump();
-                    return Next::Compute(Claim { pos, gen, slot });
+                    return Found::Expired(dead);
                 }
                 _ => unreachable!("an indexed slot is pending or ready"),
             }
@@ -795,28 +873,33 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         claim: Claim<V>,
         compute: impl FnOnce() -> Result<(V, Option<Duration>), X>,
     ) -> Result<V, X> {
-        // Dropped without being disarmed when `compute` panics.
+        // Dropped without being disarmed when `compute` panics, or the copy
+        // of its value for the cache does (see `land`).
         let guard = Abandon {
             store: self,
             pos: claim.pos,
             gen: claim.gen,
         };
         let out = crate::thread::inside(self.addr(), claim.pos, compute);
-        std::mem::forget(guard);
-        self.settle(claim, out)
+        self.settle(guard, claim, out)
     }
 
     /// Stores what a computation produced (or drops its slot) and hands it
-    /// to its caller.
+    /// to its caller. `guard` abandons the computation unless it lands.
     #[inline(always)]
-    fn settle<X>(&self, claim: Claim<V>, out: Result<(V, Option<Duration>), X>) -> Result<V, X> {
+    fn settle<X>(
+        &self,
+        guard: Abandon<'_, V>,
+        claim: Claim<V>,
+        out: Result<(V, Option<Duration>), X>,
+    ) -> Result<V, X> {
         match out {
             Ok((v, life)) => {
-                self.land(claim, &v, life);
+                self.land(guard, claim, &v, life);
                 Ok(v)
             }
             Err(e) => {
-                self.abandon(claim.pos, claim.gen);
+                drop(guard);
                 Err(e)
             }
         }
@@ -828,11 +911,19 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     ///
     /// Without a lock for the common case: an unbounded cache without ttl,
     /// nobody waiting. Everything else is out of line.
+    ///
+    /// The copy for the cache is the user's `Clone`, which may panic: `guard`
+    /// stands until it is made, so that a panic there abandons the
+    /// computation (its waiters compute for themselves) instead of leaving
+    /// its key pending forever. Nothing else runs the user's code before the
+    /// value is stored.
     #[inline(always)]
-    fn land(&self, claim: Claim<V>, value: &V, life: Option<Duration>) {
+    fn land(&self, guard: Abandon<'_, V>, claim: Claim<V>, value: &V, life: Option<Duration>) {
         let Claim { pos, gen, slot } = claim;
         if !self.untracked(life) {
-            return self.land_slow(pos, gen, Some(crate::big_vec::clone_value(value)), life);
+            let copy = crate::big_vec::clone_value(value);
+            std::mem::forget(guard);
+            return self.land_slow(pos, gen, Some(copy), life);
         }
         // The copy is made here, straight into the slot: made earlier, it
         // went through the stack, and reading it back stalled on the stores
@@ -845,6 +936,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 0,
             )))
         };
+        std::mem::forget(guard);
         let (from, to) = (tag::state(gen, tag::PENDING), tag::state(gen, tag::READY));
         if slot
             .state
@@ -863,9 +955,12 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     }
 
     /// [`land`](Self::land) under the write lock: `value`, or (`None`) the
-    /// one `land` already put in the slot.
+    /// one `land` already put in the slot. Waiters share the stored copy
+    /// (no clone under the lock); what an eviction or expiry takes out is
+    /// dropped after the lock is released and the waiters are woken.
     #[inline(never)]
     fn land_slow(&self, pos: Pos, gen: u64, value: Option<V>, life: Option<Duration>) {
+        let mut dead = Dead::new();
         let mut inner = self.write();
         let slot = self.arena.get(pos);
         // SAFETY: the owner's own slot, under the write lock.
@@ -880,13 +975,10 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             self.free_slot(&mut inner, pos, gen);
             drop(inner);
             if let Some(f) = flight {
-                let _ = f.value.set(value);
+                let _ = f.value.set(Arc::new(Ready::new(value, None, 0)));
                 f.land();
             }
             return;
-        }
-        if let Some(f) = &flight {
-            let _ = f.value.set(value.clone());
         }
         // A fresh LRU tick (same clock as hits), in bounded caches only.
         let tick = match self.max_entries {
@@ -899,14 +991,23 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         };
         let ready = Ready::new(value, ttl, tick);
         let expires = ready.expires;
+        let stored = match &flight {
+            Some(f) => {
+                let shared = Arc::new(ready);
+                let _ = f.value.set(Arc::clone(&shared));
+                Value::Shared(shared)
+            }
+            None => Value::Inline(ready),
+        };
         // SAFETY: as above; the slot's value was taken out.
-        unsafe { slot.put(Value::Inline(ready)) };
+        unsafe { slot.put(stored) };
         slot.state.store(tag::state(gen, tag::READY), Release);
-        self.after_insert(&mut inner, pos, gen, tick, expires);
+        self.after_insert(&mut inner, pos, gen, tick, expires, &mut dead);
         drop(inner);
         if let Some(f) = flight {
             f.land();
         }
+        drop(dead);
     }
 
     /// Ends computation `gen` without a value (it failed, panicked or was
@@ -949,11 +1050,23 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         self.arena.get(pos).state.load(Relaxed) == tag::state(gen, tag::READY)
     }
 
-    /// Bookkeeping once a value lands: LRU bound and expiry queue.
-    fn after_insert(&self, inner: &mut Inner<V>, pos: Pos, gen: u64, tick: u64, expires: u64) {
+    /// Bookkeeping once a value lands: LRU bound and expiry queue. What it
+    /// evicts goes to `dead`.
+    fn after_insert(
+        &self,
+        inner: &mut Inner<V>,
+        pos: Pos,
+        gen: u64,
+        tick: u64,
+        expires: u64,
+        dead: &mut Dead<V>,
+    ) {
         if let Some(max) = self.max_entries {
             inner.lru.push(tick, pos, gen);
-            while inner.live() > max {
+            inner.values += 1;
+            // Values only: the heap holds nothing else, and a key still being
+            // computed must not push out the value that just landed.
+            while inner.values > max {
                 let victim = inner.lru.pop_victim(|p| {
                     let slot = self.arena.get(p);
                     let st = slot.state.load(Relaxed);
@@ -966,46 +1079,49 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 });
                 match victim {
                     Some(p) => {
-                        self.remove_locked(inner, p);
+                        self.remove_locked(inner, p, dead);
                         add(&self.evictions, 1);
                     }
                     None => break,
                 }
             }
-            let live = inner.live();
-            inner.lru.compact(live, |p, gen| self.holds(p, gen));
+            let values = inner.values;
+            inner.lru.compact(values, |p, gen| self.holds(p, gen));
         }
         if expires != 0 {
-            self.reap_expired(inner);
+            self.reap_expired(inner, dead);
             inner.expiry.push_back((expires, pos, gen));
         }
     }
 
-    fn reap_expired(&self, inner: &mut Inner<V>) {
+    fn reap_expired(&self, inner: &mut Inner<V>, dead: &mut Dead<V>) {
         let now = now();
         while let Some(&(at, pos, gen)) = inner.expiry.front() {
             if at > now {
                 break;
             }
             inner.expiry.pop_front();
-            if self.holds(pos, gen) && self.remove_locked(inner, pos) {
+            if self.holds(pos, gen) && self.remove_locked(inner, pos, dead) {
                 add(&self.evictions, 1);
             }
         }
     }
 
-    /// Takes a computed value out. Every way one leaves the cache, but
-    /// `clear`, goes through here.
-    fn remove_locked(&self, inner: &mut Inner<V>, pos: Pos) -> bool {
+    /// Takes a computed value out, into `dead`. Every way one leaves the
+    /// cache, but `clear`, goes through here.
+    fn remove_locked(&self, inner: &mut Inner<V>, pos: Pos, dead: &mut Dead<V>) -> bool {
         let slot = self.arena.get(pos);
         let st = slot.state.load(Acquire);
         if tag::of(st) != tag::READY {
             return false; // being computed: that is not ours to drop
         }
         // SAFETY: a `READY` slot's value, under the write lock.
-        drop(unsafe { slot.value_mut().take() });
+        dead.push(unsafe { slot.value_mut().take() });
         self.unindex(inner, pos);
         self.free_slot(inner, pos, tag::gen(st));
+        if self.max_entries.is_some() {
+            inner.values -= 1;
+        }
         add(&self.removed, 1);
         add(&self.removals, 1);
         true
@@ -1036,8 +1152,13 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
 
     /// Drops every entry. Computations under way finish for their callers
     /// (and whoever waits on them) but are not stored: their slots are
-    /// orphaned, and their owners free them.
+    /// orphaned, and their owners free them. The values are dropped once the
+    /// map is consistent again and its lock released, so a value's `Drop`
+    /// may call this function (a miss, cached as usual) or panic. A handle
+    /// a thread's front keeps holds its value until that thread's next
+    /// cached call (see `front`).
     pub(crate) fn clear(&self) {
+        let mut dead = Dead::new();
         let mut inner = self.write();
         let dropped = inner.live() as u64;
         // In position order, not the index's: the slots are read in the order
@@ -1061,7 +1182,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                     }
                     tag::READY => {
                         // SAFETY: a `READY` slot's value, under the write lock.
-                        drop(unsafe { slot.value_mut().take() });
+                        dead.push(unsafe { slot.value_mut().take() });
                         slot.state
                             .store(tag::state(tag::gen(st), tag::FREE), Release);
                         break;
@@ -1081,35 +1202,79 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         alloc.reset(|p| tag::of(self.arena.get(p).state.load(Relaxed)) == tag::ORPHAN);
         lru.clear();
         expiry.clear();
+        inner.values = 0;
         add(&self.removed, dropped);
         add(&self.removals, 1);
         front::note_clear();
         self.make_room(&mut inner);
+        drop(inner);
+        drop(dead);
     }
 
-    /// Drops the value for `call`, if there is one.
+    /// Drops the value for `call`, or orphans its computation under way,
+    /// which then finishes for its caller and waiters but is not stored (as
+    /// after a clear: the value was computed from before the forget).
+    /// Whether there was either. Values are dropped after the lock, as in
+    /// [`clear`](Self::clear).
     pub(crate) fn forget(&self, call: CallKey) -> bool {
+        let mut dead = Dead::new();
         let mut inner = self.write();
         let hash = hash_key(self.seed, call);
-        let gone = match self.probe(&inner.index, call, hash) {
-            Ok(pos) => self.remove_locked(&mut inner, pos),
-            Err(_) => false,
+        let Ok(pos) = self.probe(&inner.index, call, hash) else {
+            return false;
         };
+        let slot = self.arena.get(pos);
+        let mut st = slot.state.load(Acquire);
+        while let tag::PENDING | tag::WAITED = tag::of(st) {
+            let orphan = tag::state(tag::gen(st), tag::ORPHAN);
+            // The owner may land at this very moment, without a lock.
+            match slot.state.compare_exchange(st, orphan, AcqRel, Acquire) {
+                Ok(_) => {
+                    // Its owner frees the slot.
+                    self.unindex(&mut inner, pos);
+                    add(&self.removed, 1);
+                    return true;
+                }
+                Err(now) => st = now,
+            }
+        }
+        let gone = self.remove_locked(&mut inner, pos, &mut dead);
+        drop(inner);
         if gone {
             front::note_clear();
         }
+        drop(dead);
         gone
     }
 
     pub(crate) fn stats(&self) -> Stats {
         let claims = self.claims.get();
+        let held = claims.saturating_sub(self.removed.load(Relaxed));
         Stats {
             hits: self.hits.get(),
             misses: claims.saturating_sub(self.claims_base.load(Relaxed)),
-            entries: claims.saturating_sub(self.removed.load(Relaxed)) as usize,
+            entries: held.saturating_sub(self.expired()) as usize,
             evictions: self.evictions.load(Relaxed),
             disk_hits: 0,
         }
+    }
+
+    /// Values past their ttl that are still in the map (no call has taken
+    /// them out yet) and so no longer served. Walks the expiry queue, which
+    /// is empty without a ttl.
+    fn expired(&self) -> u64 {
+        let inner = self.inner.read();
+        if inner.expiry.is_empty() {
+            return 0;
+        }
+        let now = now();
+        // An entry of the queue is still held while its slot holds that
+        // generation's value; under the lock, a value is not removed.
+        inner
+            .expiry
+            .iter()
+            .filter(|&&(at, pos, gen)| at <= now && self.holds(pos, gen))
+            .count() as u64
     }
 
     pub(crate) fn reset_counters(&self) {
