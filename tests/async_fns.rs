@@ -674,3 +674,60 @@ fn every_lifetime_shape_compiles_and_caches() {
     });
     assert_eq!(RUNS.get(), 3, "each computed once");
 }
+
+// ---- when a hit is decided ---------------------------------------------------
+
+static DECIDED_RUNS: Runs = Runs::new();
+
+/// Eager: every lifetime in its signature can be named.
+#[memo]
+async fn decided(x: u32) -> usize {
+    let _ = x;
+    DECIDED_RUNS.hit();
+    DECIDED_RUNS.get()
+}
+
+#[test]
+fn an_eager_async_fn_decides_its_hit_when_called_whatever_the_thread_saw_before() {
+    futures::executor::block_on(async {
+        // Key 1: the value was computed on this thread (its front has no
+        // way for it yet). Key 2: hit once more, so the front holds it. The
+        // two used to differ: a future made before a clear and awaited
+        // after it returned the old value for key 2 and recomputed key 1.
+        let one = decided(1).await;
+        let two = decided(2).await;
+        assert_eq!(decided(2).await, two);
+        let (f1, f2) = (decided(1), decided(2));
+        decided_clear();
+        assert_eq!(f1.await, one, "found when called, before the clear");
+        assert_eq!(f2.await, two, "found when called, before the clear");
+        assert_eq!(DECIDED_RUNS.get(), 2);
+        // A call made after the clear computes.
+        assert_eq!(decided(1).await, 3);
+    });
+}
+
+static LAZY_RUNS: Runs = Runs::new();
+
+struct Lazy;
+
+impl Lazy {
+    /// Not eager (a receiver): nothing happens until the first poll.
+    #[memo(hash(self = ignore))]
+    async fn decided(&self, x: u32) -> usize {
+        let _ = x;
+        LAZY_RUNS.hit();
+        LAZY_RUNS.get()
+    }
+}
+
+#[test]
+fn a_lazy_async_fn_decides_its_hit_when_first_polled() {
+    futures::executor::block_on(async {
+        assert_eq!(Lazy.decided(1).await, 1);
+        assert_eq!(Lazy.decided(1).await, 1);
+        let f = Lazy.decided(1);
+        Lazy::decided_clear();
+        assert_eq!(f.await, 2, "looked up at the first poll, after the clear");
+    });
+}

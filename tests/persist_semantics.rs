@@ -107,6 +107,35 @@ fn chain(x: u64) -> List {
     (0..x).fold(List::Nil, |l, i| List::Cons(i as u32, Box::new(l)))
 }
 
+/// Meets the test twice: once when its body has started, once when the
+/// test has cleared or forgotten it.
+static STARTED: std::sync::Barrier = std::sync::Barrier::new(2);
+static RESUME: std::sync::Barrier = std::sync::Barrier::new(2);
+
+#[memo(persist = "disk")]
+fn gated(x: u64) -> u64 {
+    RAN.hit();
+    // Only the first run waits: the same process computes it again.
+    static GATE: std::sync::Once = std::sync::Once::new();
+    let mut first = false;
+    GATE.call_once(|| first = std::env::var("GATED").is_ok());
+    if first {
+        STARTED.wait();
+        RESUME.wait();
+    }
+    x + 100
+}
+
+/// `gated(1)` on another thread, with `remove` run while its body is under
+/// way; reports what the call returned.
+fn during_gated(remove: impl FnOnce()) {
+    let t = std::thread::spawn(|| gated(1));
+    STARTED.wait();
+    remove();
+    RESUME.wait();
+    report("gated1", t.join().unwrap());
+}
+
 #[test]
 fn child() {
     let Some(role) = role() else { return };
@@ -152,6 +181,14 @@ fn child() {
                 .into_iter()
                 .for_each(|x| report(&format!("forgot{x}"), square_forget(x))),
             "clear_all" => memo_runtime::memo::clear_all(),
+            "gated" => report("gated1", gated(1)),
+            "forget_gated_in_flight" => during_gated(|| {
+                gated_forget(1);
+            }),
+            "clear_gated_in_flight" => during_gated(gated_clear),
+            "clear_disk_gated_in_flight" => during_gated(|| {
+                memo_runtime::persist::clear_function("gated");
+            }),
             "chdir" => std::env::set_current_dir(std::env::var("CHDIR").unwrap()).unwrap(),
             "dir" => report("dir", memo_runtime::persist::dir().display()),
             "set_dir_empty" => report("empty", memo_runtime::persist::set_dir("").unwrap_err()),
@@ -472,4 +509,61 @@ fn entry_file_at(fd: &Path, x: u64) -> std::path::PathBuf {
     let mut h = memo_runtime::KeyHasher::new();
     h.param("x", &x);
     fd.join(format!("{:032x}.memo", h.finish()))
+}
+
+/// Entry files anywhere under `dir`, which may not exist.
+fn memo_files(dir: &Path) -> usize {
+    let Ok(list) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    list.flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => memo_files(&e.path()),
+            _ => e.file_name().to_string_lossy().ends_with(".memo") as usize,
+        })
+        .sum()
+}
+
+#[test]
+fn a_computation_under_way_when_its_key_is_removed_writes_no_file() {
+    // Memory keeps such a value out (the slot is orphaned); so must the
+    // disk, or the next process, or this one's next miss, would read back
+    // a value computed from before the removal.
+    let gated_run = |dir: &Path, steps: &str| {
+        let r = run({
+            let mut c = child_cmd("child", steps, dir);
+            c.env("GATED", "1");
+            c
+        });
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        r
+    };
+    for removal in [
+        "forget_gated_in_flight",
+        "clear_gated_in_flight",
+        "clear_disk_gated_in_flight",
+    ] {
+        let dir = fresh_dir(removal);
+        let r = gated_run(&dir, removal);
+        assert_eq!(
+            r.get("gated1"),
+            "101",
+            "{removal}: the caller gets its value"
+        );
+        assert_eq!(memo_files(&dir), 0, "{removal}: no file");
+        assert_eq!(
+            go(&dir, "gated", "").get("ran"),
+            "1",
+            "{removal}: recomputed"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    // In the same process, the next call computes again: neither memory
+    // nor disk has the value.
+    for removal in ["forget_gated_in_flight", "clear_gated_in_flight"] {
+        let dir = fresh_dir(removal);
+        let r = gated_run(&dir, &format!("{removal};gated"));
+        assert_eq!(r.get("ran"), "2", "{removal}: the next call computes");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

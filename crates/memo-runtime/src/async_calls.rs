@@ -103,7 +103,11 @@ fn hit<V: Clone + Send + Sync + 'static>(
     if widgets && crate::ui::context::active() {
         return None;
     }
-    cache.store::<Recorded<V>>().hit_now(key).map(replay::take)
+    let store = cache.store::<Recorded<V>>();
+    store
+        .hit_now(key)
+        .or_else(|| store.peek(key))
+        .map(replay::take)
 }
 
 /// [`hit`] for a singleton's instance, whose clone is an `Arc`'s.
@@ -116,9 +120,10 @@ fn hit_shared<T: SingletonValue + ?Sized>(
     if widgets && crate::ui::context::active() {
         return None;
     }
-    cache
-        .store::<Recorded<Arc<T>>>()
+    let store = cache.store::<Recorded<Arc<T>>>();
+    store
         .hit_now_plain(key)
+        .or_else(|| store.peek(key))
         .map(replay::take)
 }
 

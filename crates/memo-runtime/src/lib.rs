@@ -188,7 +188,10 @@ pub use stats::Stats;
 /// type parameters), the macro makes it a plain fn returning
 /// `impl Future<Output = T>`, as rustdoc then shows: the arguments are
 /// hashed and the hit looked up when it is called, and the future is ready
-/// at once. That makes an async hit cost about what a sync one does.
+/// at once. That makes an async hit cost about what a sync one does. So
+/// such a future, made before a `clear` and awaited after it, returns the
+/// value its call found; any other async fn (a method, say) looks when its
+/// future is first polled. A miss computes when polled in both forms.
 pub use memo_macros::memo;
 
 /// Caches one shared instance per distinct argument list.

@@ -65,7 +65,7 @@ use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -306,6 +306,7 @@ pub fn clear_all_report() -> Cleared {
 
 /// Clears the directories whose record names a function `wanted` accepts.
 fn clear_where(wanted: impl Fn(&str) -> bool) -> Cleared {
+    removal_begins();
     let (dirs, failed) = files::fn_dirs(location::root());
     let mut done = Cleared {
         failed,
@@ -355,11 +356,12 @@ where
     V: Clone + Send + Sync + 'static + PersistValue,
 {
     let got = cache.store::<Recorded<V>>().get_or_try_expiring(key, || {
+        let since = removals();
         if let Some(found) = load(cache, key) {
             return Ok(found);
         }
         let drawn = replay::compute(cache.info(), body)?;
-        save(cache, key, &drawn);
+        save(cache, key, &drawn, since);
         Ok((drawn, None))
     })?;
     Ok(replay::take(got))
@@ -376,11 +378,12 @@ where
     V: Clone + Send + Sync + 'static + PersistValue,
 {
     let compute = async move {
+        let since = removals();
         if let Some(found) = load(cache, key) {
             return Ok(found);
         }
         let drawn = replay::compute_async(cache.info(), body).await?;
-        save(cache, key, &drawn);
+        save(cache, key, &drawn, since);
         Ok((drawn, None))
     };
     let got = cache
@@ -415,14 +418,19 @@ fn load<V: PersistValue + 'static>(
 }
 
 /// Writes a computed value with what its body drew, so that a hit in a
-/// later process draws it too.
+/// later process draws it too; not if a clear or forget began after
+/// `since`, when the computation started (see [`REMOVALS`]).
 fn save<V: PersistValue + 'static>(
     cache: &'static FnCache,
     key: CallKey,
     (value, rec): &Recorded<V>,
+    since: u64,
 ) {
+    if removals() != since {
+        return;
+    }
     let drawn = rec.as_ref().map_or_else(Vec::new, |r| r.to_bytes());
-    FnDisk::of(cache.info()).save(key.digest(), value, drawn);
+    FnDisk::of(cache.info()).save(key.digest(), value, drawn, since);
 }
 
 /// What groups the versions of one function: where it is (module, type or
@@ -441,9 +449,27 @@ fn fn_dir(info: &FnInfo) -> PathBuf {
         .join(files::hex(info.function_key()))
 }
 
+/// Moves when a clear or forget starts to delete entries. A computation
+/// under way then was started from before the removal: its value must not
+/// come back as a file, as in memory it is not stored either (an orphaned
+/// slot). One counter for every function: a removal elsewhere only costs
+/// such a computation its write, and the next process recomputes it.
+static REMOVALS: AtomicU64 = AtomicU64::new(0);
+
+/// Called before a removal deletes anything, so that a write that checks
+/// after its rename either sees the move or is seen by the deletion.
+fn removal_begins() {
+    REMOVALS.fetch_add(1, SeqCst);
+}
+
+fn removals() -> u64 {
+    REMOVALS.load(SeqCst)
+}
+
 /// `f_clear()` of a persisted fn: every version's entries go, not only this
 /// one's.
 pub(crate) fn clear_fn(scope: &str, name: &str) {
+    removal_begins();
     let group = location::root().join(files::hex(name_key(scope, name)));
     if let Ok(list) = std::fs::read_dir(&group) {
         for e in list.flatten() {
@@ -454,6 +480,7 @@ pub(crate) fn clear_fn(scope: &str, name: &str) {
 
 /// `f_forget(args)` of a persisted fn: whether a file was removed.
 pub(crate) fn forget(info: &FnInfo, key: u128) -> bool {
+    removal_begins();
     let file = fn_dir(info).join(files::entry_name(key));
     std::fs::remove_file(file).is_ok()
 }
@@ -599,6 +626,7 @@ impl FnDisk {
         key: u128,
         value: &V,
         replay: Vec<u8>,
+        since: u64,
     ) {
         if self.memory_only.load(Relaxed) {
             return;
@@ -657,6 +685,11 @@ impl FnDisk {
             }
         }
         match result {
+            // A removal that began while this file was written may have
+            // listed the directory before the rename: take the file back.
+            Ok(()) if removals() != since => {
+                let _ = std::fs::remove_file(self.dir.join(&name));
+            }
             Ok(()) => self.count_write(),
             // Still cleared away: as if the clear had come just after the
             // write. The directory works (it was made each time), so the

@@ -374,6 +374,45 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         unsafe { self.look::<false, true>(key) }.hit()
     }
 
+    /// The value for `key` if the store holds it now, found under the read
+    /// lock, with nothing claimed on a miss. An eager async call looks here
+    /// when its thread's front has no way for the key, so that it decides
+    /// its hit when it is called whatever the front held: a future made
+    /// before a `clear` then returns the same as the call would have, not
+    /// something that depends on which keys this thread had seen.
+    #[inline(never)]
+    pub(crate) fn peek(&'static self, call: CallKey) -> Option<V> {
+        let hash = hash_key(self.seed, call);
+        let inner = self.inner.read();
+        let ix = &inner.index;
+        let tag = index::tag(hash);
+        let mut i = ix.start(hash);
+        loop {
+            let c = ix.ctrl(i);
+            if c == EMPTY {
+                return None;
+            }
+            if c == tag {
+                // A claim being written has no position yet: not a value.
+                let p = ix.position(i)?;
+                let slot = self.arena.get(p);
+                // SAFETY: found through the index, under the lock.
+                if unsafe { slot.key() } == call {
+                    // Only a value: a computation under way is for the
+                    // poll to wait on (or to refuse, if it is its own).
+                    if tag::of(slot.state.load(Acquire)) != tag::READY {
+                        return None;
+                    }
+                    return match self.found_read(inner, p, slot, call) {
+                        Next::Value(v) => Some(v),
+                        _ => None,
+                    };
+                }
+            }
+            i = ix.next(i);
+        }
+    }
+
     /// The cached value for `key`, or the result of `compute`: `Ok` is cached
     /// and returned, `Err` is returned and not cached. Concurrent callers with
     /// the same key run `compute` once; the others wait for its value.
