@@ -306,16 +306,25 @@ fn parse_persist(input: ParseStream) -> syn::Result<LitStr> {
 fn parse_crate(input: ParseStream) -> syn::Result<syn::Path> {
     const HOW: &str = "`crate` takes the path `memo-runtime` is known by here, such as `crate = \"memo\"` when Cargo.toml renames it `memo = { package = \"memo-runtime\", .. }`";
     if input.peek(LitStr) {
-        let s: LitStr = input.parse()?;
-        let path = s.parse_with(syn::Path::parse_mod_style).map_err(|_| {
-            syn::Error::new(s.span(), format!("{:?} is not a path: {HOW}", s.value()))
-        })?;
-        return Ok(crate_root(path));
+        return crate_path(&input.parse()?, HOW);
     }
     if input.peek(Token![::]) || input.peek(Ident::peek_any) {
         return syn::Path::parse_mod_style(input).map(crate_root);
     }
     Err(syn::Error::new(input.span(), HOW))
+}
+
+/// The path in `crate = ".."`'s string, as [`crate_root`] reads it, or an
+/// error on the string that ends with `how`.
+pub(crate) fn crate_path(s: &LitStr, how: &str) -> syn::Result<syn::Path> {
+    s.parse_with(syn::Path::parse_mod_style)
+        .map(crate_root)
+        .map_err(|_| syn::Error::new(s.span(), format!("{:?} is not a path: {how}", s.value())))
+}
+
+/// The runtime's path when no `crate = ".."` names it.
+pub(crate) fn default_crate() -> proc_macro2::TokenStream {
+    quote::quote!(::memo_runtime)
 }
 
 /// A lone name is a dependency's name: `::memo`, so that `use memo::memo;`

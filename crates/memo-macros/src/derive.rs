@@ -79,11 +79,7 @@ fn runtime_path(input: &DeriveInput) -> syn::Result<TokenStream> {
                     "unknown `stable_hash` option: the one option is `crate = \"memo\"`, the name `memo-runtime` has in Cargo.toml",
                 ));
             }
-            let s: syn::LitStr = meta.value()?.parse()?;
-            let path = s.parse_with(syn::Path::parse_mod_style).map_err(|_| {
-                syn::Error::new(s.span(), format!("{:?} is not a path: write `crate = \"memo\"`", s.value()))
-            })?;
-            let path = crate::attr::crate_root(path);
+            let path = crate::attr::crate_path(&meta.value()?.parse()?, "write `crate = \"memo\"`")?;
             krate = Some(quote!(#path));
             Ok(())
         })?;
@@ -106,7 +102,7 @@ fn runtime_path(input: &DeriveInput) -> syn::Result<TokenStream> {
             "`#[stable_hash(..)]` goes on the type, not on a field or variant: every field is hashed. To leave a field out, implement `StableHash` by hand",
         ));
     }
-    Ok(krate.unwrap_or_else(|| quote!(::memo_runtime)))
+    Ok(krate.unwrap_or_else(crate::attr::default_crate))
 }
 
 fn fields(fields: &Fields, h: &Ident) -> (TokenStream, Vec<TokenStream>) {

@@ -483,17 +483,12 @@ fn companions(model: &Model, item: &Func, hash_lit: &proc_macro2::Literal) -> To
         Kind::Singleton => "instance",
     };
     let clear_doc = format!("Drops every {what} of `{name}` (Streamlit: `{name}.clear()`).");
-    // A persisted computation writes its file itself, forgotten or not.
-    let kept_from = if model.persist {
-        "not stored in memory (it is still written to disk)"
-    } else {
-        "not stored"
-    };
     let forget_doc = format!(
-        "Drops the {what} of `{name}` for these arguments, if there is one (Streamlit: `{name}.clear(args)`). A computation of them under way still returns its value to its caller and those waiting on it, but the value is {kept_from}, as after `{clear}()`. Returns whether there was a {what} or a computation to drop. Parameters starting with `_` are ignored, as in a call."
+        "Drops the {what} of `{name}` for these arguments, if there is one (Streamlit: `{name}.clear(args)`). A computation of them under way still returns its value to its caller and those waiting on it, but the value is not stored, as after `{clear}()`. Returns whether there was a {what} or a computation to drop. Parameters starting with `_` are ignored, as in a call."
     );
-    let stats_doc =
-        format!("Hits, misses and entries of `{name}`'s cache, read without taking a lock.");
+    let stats_doc = format!(
+        "Hits, misses and entries of `{name}`'s cache. Reading them never waits for a computation."
+    );
 
     // `forget` takes the function's own parameters, minus `mut`, with a
     // by-value receiver borrowed instead.

@@ -320,7 +320,7 @@ pub(crate) fn validate(
         allow_widgets: opts.allow_widgets.is_some_and(|(_, b)| b.value),
         krate: match opts.krate {
             Some((_, path)) => path.into_token_stream(),
-            None => quote::quote!(::memo_runtime),
+            None => crate::attr::default_crate(),
         },
     })
 }

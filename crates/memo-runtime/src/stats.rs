@@ -1,4 +1,6 @@
-//! Per-function counters, readable at any time without taking a lock.
+//! Per-function counters, readable at any time: the counters themselves take
+//! no lock (a cache with a ttl takes its map's read lock briefly to leave
+//! expired values out of `entries`).
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 

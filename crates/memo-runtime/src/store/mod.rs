@@ -113,6 +113,20 @@ impl<V> Dead<V> {
     }
 }
 
+/// A slot's value as a handle that can outlive the map lock (an inline
+/// value is moved into one first), for a clone or a front to take after it.
+fn shared<V>(value: &mut Option<Value<V>>) -> Option<&Arc<Ready<V>>> {
+    if let Some(Value::Inline(_)) = value {
+        if let Some(Value::Inline(r)) = value.take() {
+            *value = Some(Value::Shared(Arc::new(r)));
+        }
+    }
+    match value {
+        Some(Value::Shared(r)) => Some(r),
+        _ => None,
+    }
+}
+
 /// Hashes a slot position for `flights`. Positions are handed out by the
 /// store, not picked by callers, so a multiply spreads them well enough;
 /// and std's seeded hasher would cost a fresh process a `getrandom` system
@@ -737,13 +751,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             return;
         }
         // SAFETY: a `READY` slot's value, under the write lock.
-        let value = unsafe { slot.value_mut() };
-        if let Some(Value::Inline(_)) = value {
-            if let Some(Value::Inline(r)) = value.take() {
-                *value = Some(Value::Shared(Arc::new(r)));
-            }
-        }
-        let Some(Value::Shared(r)) = value else {
+        let Some(r) = shared(unsafe { slot.value_mut() }) else {
             return;
         };
         let (r, version) = (Arc::clone(r), self.removals.load(Relaxed));
@@ -884,12 +892,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                     let value = unsafe { slot.value_mut() };
                     if value.as_ref().is_some_and(|r| r.ready().is_fresh()) {
                         // Shared, so that it is cloned after the lock.
-                        if let Some(Value::Inline(_)) = value {
-                            if let Some(Value::Inline(r)) = value.take() {
-                                *value = Some(Value::Shared(Arc::new(r)));
-                            }
-                        }
-                        if let Some(Value::Shared(r)) = value {
+                        if let Some(r) = shared(value) {
                             self.used(r);
                             self.hits.bump();
                             return Found::Take(Arc::clone(r));

@@ -187,10 +187,9 @@ impl Tree {
         } else {
             Vec::new()
         };
-        block.children.push(Child::Element(Some(e)));
         ShownSpinner {
             block: b,
-            index: block.children.len() - 1,
+            index: self.push_element(b, e),
             replaced,
         }
     }
