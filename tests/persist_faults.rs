@@ -85,11 +85,23 @@ fn child() {
                 .collect();
             report("functions", names.join(","));
         }
+        "usage_dirs" => {
+            let dirs: Vec<String> = memo_runtime::persist::usage()
+                .into_iter()
+                .map(|u| u.dir.display().to_string())
+                .collect();
+            report("dirs", dirs.join(","));
+        }
         "clear_square" => report("cleared", memo_runtime::persist::clear_function("square")),
         "square_clear" => square_clear(),
-        "clear_forever" => loop {
-            square_clear();
-        },
+        "clear_until_stopped" => {
+            // Clears until the parent makes the file named by `STOP`, so
+            // that no clear is cut short by a kill.
+            let stop = std::env::var("STOP").unwrap();
+            while !Path::new(&stop).exists() {
+                square_clear();
+            }
+        }
         "square_then_wait" => {
             // Writes, then stays alive (holding its version's directory)
             // until the parent removes the file named by `WAIT_FOR`, then
@@ -656,7 +668,9 @@ fn a_process_holds_its_versions_directory_while_it_lives() {
 fn writes_go_on_while_another_process_clears_in_a_loop() {
     let dir = fresh_dir("clear-race");
     square_child(&dir, "1");
-    let mut clearer = child_cmd("child", "clear_forever", &dir)
+    let stop = dir.with_extension("stop");
+    let mut clearer = child_cmd("child", "clear_until_stopped", &dir)
+        .env("STOP", &stop)
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -672,22 +686,45 @@ fn writes_go_on_while_another_process_clears_in_a_loop() {
         assert!(Instant::now() < deadline, "the writer never finished");
         std::thread::sleep(Duration::from_millis(5));
     }
-    clearer.kill().unwrap();
-    clearer.wait().unwrap();
+    std::fs::write(&stop, b"").unwrap();
+    assert!(clearer.wait().unwrap().success());
+    // Every directory that still holds an entry is listed, so the next
+    // clear finds it: a write that raced a clear left none without its
+    // record.
+    let versions: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .flat_map(|g| std::fs::read_dir(g.path()).unwrap().flatten())
+        .map(|v| v.path())
+        .collect();
+    for v in &versions {
+        let entries = std::fs::read_dir(v)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".memo"))
+            .count();
+        let record = std::fs::read_to_string(v.join("function")).unwrap_or_default();
+        assert!(
+            entries == 0 || record.lines().next().unwrap_or("").ends_with("::square"),
+            "{} holds {entries} entries and record {record:?}",
+            v.display()
+        );
+    }
     std::fs::remove_file(&wait).unwrap();
     let r = parse(&writer.join().unwrap());
     assert_eq!(r.get("v2000"), "4000000");
     assert!(r.warnings.is_empty(), "no write gave up: {:?}", r.warnings);
-    // Found by name, not through the record: a clear that raced a write
-    // can leave the directory without one until the next process.
     let mut h = memo_runtime::KeyHasher::new();
     h.param("x", &9999u64);
     let name = format!("{:032x}.memo", h.finish());
-    let found = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .flat_map(|g| std::fs::read_dir(g.path()).unwrap().flatten())
-        .any(|f| f.path().join(&name).exists());
-    assert!(found, "the fn still persists once the clears stop");
+    let listed = run(child_cmd("child", "usage_dirs", &dir));
+    assert!(
+        listed
+            .get("dirs")
+            .split(',')
+            .any(|d| Path::new(d).join(&name).exists()),
+        "the fn still persists once the clears stop, and is listed"
+    );
+    let _ = std::fs::remove_file(&stop);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -359,13 +359,42 @@ fn read_record(path: &Path, expected_len: usize) -> Option<Vec<u8>> {
 /// cleared next time rather than hidden as nobody's.
 pub(crate) fn remove_fn_dir(dir: &Path) -> Cleared {
     let mut done = Cleared::default();
+    let Some(record) = remove_all_but_record(dir, &mut done) else {
+        return done;
+    };
+    if record && done.failed.is_empty() {
+        let meta = dir.join(META);
+        let text = read_record(&meta, RECORD_MAX);
+        if remove(&meta, &mut done.failed) {
+            settle(dir, text, &mut done);
+        }
+    } else {
+        let _ = fs::remove_dir(dir);
+    }
+    if let Some(group) = dir.parent() {
+        // Fails, as it should, while another version's directory is there.
+        let _ = fs::remove_dir(group);
+    }
+    done
+}
+
+/// Longest record [`settle`] puts back (a function path).
+const RECORD_MAX: usize = 64 * 1024;
+
+/// Rounds of [`settle`] before it gives the directory its record back.
+const SETTLE_ROUNDS: usize = 8;
+
+/// Removes every file of ours in `dir` but its record, counting what went;
+/// whether the record is there, or `None` if the directory can't be read
+/// (gone already: nothing to do).
+fn remove_all_but_record(dir: &Path, done: &mut Cleared) -> Option<bool> {
     let list = match fs::read_dir(dir) {
         Ok(list) => list,
         // Cleared by someone else since it was listed.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return done,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
         Err(e) => {
             done.failed.push((dir.to_path_buf(), e));
-            return done;
+            return None;
         }
     };
     let mut record = false;
@@ -395,15 +424,41 @@ pub(crate) fn remove_fn_dir(dir: &Path) -> Cleared {
             _ => {}
         }
     }
-    if record && done.failed.is_empty() {
-        remove(&dir.join(META), &mut done.failed);
+    #[cfg(test)]
+    tests::after_listing(dir);
+    Some(record)
+}
+
+/// Ends a clear whose record is gone. Another process's write that landed
+/// after the listing would be left in a directory without a record, which
+/// no listing or clear looks into, and served on: so such files go too,
+/// round after round, until the directory can be removed. If writes keep
+/// landing, or a writer has prepared the directory again, it stays with a
+/// record, listed and cleared next time.
+fn settle(dir: &Path, record: Option<Vec<u8>>, done: &mut Cleared) {
+    for _ in 0..SETTLE_ROUNDS {
+        match fs::remove_dir(dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {}
+            _ => return,
+        }
+        if fs::symlink_metadata(dir.join(META)).is_ok() {
+            return;
+        }
+        let before = (done.entries, done.unfinished, done.failed.len());
+        if remove_all_but_record(dir, done).is_none() {
+            return;
+        }
+        if (done.entries, done.unfinished, done.failed.len()) == before {
+            // Nothing of ours is in the way: what keeps the directory is
+            // someone else's, and no entry is hidden.
+            return;
+        }
     }
-    let _ = fs::remove_dir(dir);
-    if let Some(group) = dir.parent() {
-        // Fails, as it should, while another version's directory is there.
-        let _ = fs::remove_dir(group);
+    if let Some(text) = record {
+        if let Err(e) = write_file_atomic(dir, META, |w| w.write_all(&text)) {
+            done.failed.push((dir.join(META), e.into()));
+        }
     }
-    done
 }
 
 /// Removes a file, noting why if it can't be; one already gone (another
@@ -523,6 +578,62 @@ pub(crate) fn describe(dir: &Path) -> Option<Usage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// How many more of this thread's clear listings another process's
+        /// write lands right after.
+        static LANDINGS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    const LATE: u128 = 0xfeed;
+
+    pub(super) fn after_listing(dir: &Path) {
+        if LANDINGS.get() > 0 {
+            LANDINGS.set(LANDINGS.get() - 1);
+            fs::write(dir.join(entry_name(LATE)), b"late").unwrap();
+        }
+    }
+
+    fn recorded_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir()
+            .join(format!("memo-files-{tag}-{}", std::process::id()))
+            .join(hex(1))
+            .join(hex(2));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(META), b"app::f").unwrap();
+        fs::write(dir.join(entry_name(7)), b"seven").unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_write_landing_during_a_clear_goes_with_it() {
+        let dir = recorded_dir("late-write");
+        LANDINGS.set(1);
+        let done = remove_fn_dir(&dir);
+        assert_eq!(LANDINGS.get(), 0, "the write landed");
+        assert!(done.failed.is_empty(), "{:?}", done.failed);
+        assert_eq!(done.entries, 2, "the listed entry and the late one");
+        assert!(!dir.exists(), "no directory is left without its record");
+        fs::remove_dir_all(dir.ancestors().nth(2).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_directory_written_to_throughout_a_clear_keeps_its_record() {
+        let dir = recorded_dir("busy-write");
+        LANDINGS.set(usize::MAX);
+        remove_fn_dir(&dir);
+        LANDINGS.set(0);
+        assert_eq!(record(&dir).as_deref(), Some("app::f"), "still listed");
+        assert!(dir.join(entry_name(LATE)).exists());
+        assert!(!dir.join(entry_name(7)).exists());
+        // So the next clear finds it.
+        let done = remove_fn_dir(&dir);
+        assert_eq!(done.entries, 1);
+        assert!(!dir.exists());
+        fs::remove_dir_all(dir.ancestors().nth(2).unwrap()).unwrap();
+    }
 
     #[test]
     fn names_are_the_formatted_digests() {
