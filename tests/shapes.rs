@@ -178,3 +178,60 @@ fn decorated(x: u8) -> Option<u8> {
 fn attributes_are_kept() {
     assert_eq!(decorated(1), Some(1));
 }
+
+// Every closure of one fn has the same type name (`shapes::f::{{closure}}`):
+// the key must tell them apart by more than the name.
+#[memo]
+fn apply<F: Fn() -> u8>(_f: F) -> u8 {
+    _f()
+}
+
+#[memo]
+fn apply_impl(_f: impl Fn() -> u8) -> u8 {
+    _f()
+}
+
+#[memo]
+fn apply_boxed<F: Fn() -> u8>(_f: Vec<F>) -> u8 {
+    _f[0]()
+}
+
+#[test]
+fn two_closures_of_one_fn_are_two_type_arguments() {
+    assert_eq!((apply(|| 1), apply(|| 2)), (1, 2));
+    assert_eq!((apply_impl(|| 1), apply_impl(|| 2)), (1, 2));
+    assert_eq!((apply_boxed(vec![|| 1]), apply_boxed(vec![|| 2])), (1, 2));
+    // Still one entry per closure: the same closure type hits.
+    let three = || 3;
+    assert_eq!((apply(three), apply(three)), (3, 3));
+    assert_eq!(apply_stats().misses, 3);
+    // A closure that borrows (not `'static`) is a type argument too.
+    let s = String::from("four");
+    assert_eq!(apply(|| s.len() as u8), 4);
+}
+
+struct Holder<F>(std::marker::PhantomData<F>);
+
+impl<F: Fn() -> u8> Holder<F> {
+    #[memo]
+    fn instantiation() -> usize {
+        0
+    }
+
+    fn of(_: &F) -> usize {
+        Self::instantiation()
+    }
+}
+
+#[test]
+fn a_generic_impl_over_two_closures_is_two_instantiations() {
+    let two = || 2;
+    Holder::of(&|| 1);
+    Holder::of(&two);
+    Holder::of(&two);
+    assert_eq!(
+        Holder::<fn() -> u8>::instantiation_stats().misses,
+        2,
+        "each closure type computes once"
+    );
+}

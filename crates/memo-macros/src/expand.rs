@@ -366,7 +366,8 @@ fn hash_param(model: &Model, p: &Param, for_forget: bool) -> Option<TokenStream>
         .impl_trait
         .then(|| quote_spanned!(span=> #rt::hash_type_of_val(&mut #h, &#value);));
     let stmt = match &p.hashing {
-        Hashing::Skip => return None,
+        // Left out of the key, its type is still a type argument.
+        Hashing::Skip => return type_of,
         // A path, not `h.param(..)`: a user's trait with a `param` method
         // for every type would be picked first (by autoref).
         Hashing::Value => {

@@ -5,6 +5,16 @@
 //! against the function (`model`), generate the wrapper (`expand`). On any
 //! error the user's function is emitted unchanged beside the errors, so the
 //! rest of the crate still type-checks and IDEs keep working.
+//!
+//! ```
+//! use memo_runtime::memo; // not `memo_macros::memo`: the runtime is what it calls
+//!
+//! #[memo]
+//! fn twice(x: u64) -> u64 { x * 2 }
+//!
+//! assert_eq!(twice(2), 4);
+//! assert_eq!(twice_stats().misses, 1);
+//! ```
 
 mod attr;
 mod derive;
@@ -60,24 +70,48 @@ pub fn singleton(args: TokenStream, item: TokenStream) -> TokenStream {
 // the attribute the user wrote.
 
 /// `#[memo]` under Streamlit's name; use it through `memo_runtime::cache_data`.
+///
+/// ```
+/// #[memo_runtime::cache_data(ttl = "1h")]
+/// fn f(x: u8) -> u8 { x }
+/// assert_eq!(f(1), 1);
+/// ```
 #[proc_macro_attribute]
 pub fn cache_data(args: TokenStream, item: TokenStream) -> TokenStream {
     cached(Kind::Memo, "#[cache_data]", args, item)
 }
 
 /// `#[memo]` under Streamlit's older name.
+///
+/// ```
+/// #[memo_runtime::experimental_memo]
+/// fn f(x: u8) -> u8 { x }
+/// assert_eq!(f(1), 1);
+/// ```
 #[proc_macro_attribute]
 pub fn experimental_memo(args: TokenStream, item: TokenStream) -> TokenStream {
     cached(Kind::Memo, "#[experimental_memo]", args, item)
 }
 
 /// `#[singleton]` under Streamlit's name.
+///
+/// ```
+/// #[memo_runtime::cache_resource]
+/// fn f() -> String { "one".into() }
+/// assert!(std::sync::Arc::ptr_eq(&f(), &f()));
+/// ```
 #[proc_macro_attribute]
 pub fn cache_resource(args: TokenStream, item: TokenStream) -> TokenStream {
     cached(Kind::Singleton, "#[cache_resource]", args, item)
 }
 
 /// `#[singleton]` under Streamlit's older name.
+///
+/// ```
+/// #[memo_runtime::experimental_singleton]
+/// fn f() -> String { "one".into() }
+/// assert!(std::sync::Arc::ptr_eq(&f(), &f()));
+/// ```
 #[proc_macro_attribute]
 pub fn experimental_singleton(args: TokenStream, item: TokenStream) -> TokenStream {
     cached(Kind::Singleton, "#[experimental_singleton]", args, item)

@@ -214,7 +214,20 @@ pub(crate) fn validate(
                         errs.at(o.param.span(), format!("to leave `{target}` out of the key, rename it `_{target}`; `ignore` is for `self`, which can't be renamed"));
                         Hashing::Value
                     }
-                    HashBy::With(e) => Hashing::With(e),
+                    HashBy::With(e) => {
+                        // A top-level `&mut` is refused above, with or
+                        // without an override; one inside the type only
+                        // here, as the `StableHash` bound catches it
+                        // otherwise. (An alias of `&mut` can't be seen.)
+                        let nested = p.ty.as_ref().is_some_and(|ty| {
+                            !matches!(&**ty, Type::Reference(r) if r.mutability.is_some())
+                                && has_mut_ref(ty.to_token_stream())
+                        });
+                        if nested {
+                            errs.at(o.param.span(), format!("`{target}` holds a `&mut`, which an override can't make part of the key: on a hit the body does not run, so the caller's value would not be changed. Remove the override and prefix the name with `_` if the result does not depend on it"));
+                        }
+                        Hashing::With(e)
+                    }
                 }
             }
         }

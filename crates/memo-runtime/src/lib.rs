@@ -239,6 +239,18 @@ pub use memo_macros::singleton;
 pub use memo_macros::StableHash;
 
 /// Managing every `#[memo]` cache at once (Streamlit's `st.cache_data`).
+///
+/// ```
+/// use memo_runtime::memo;
+///
+/// #[memo]
+/// fn square(x: u64) -> u64 { x * x }
+///
+/// square(3);
+/// assert!(memo::stats().iter().any(|(path, s)| path.ends_with("::square") && s.entries == 1));
+/// memo::clear_all();
+/// assert_eq!(square_stats().entries, 0);
+/// ```
 pub mod memo {
     use crate::info::Kind;
     use crate::registry;
@@ -302,6 +314,17 @@ pub mod memo {
 }
 
 /// Managing every `#[singleton]` cache at once (Streamlit's `st.cache_resource`).
+///
+/// ```
+/// use memo_runtime::singleton;
+///
+/// #[singleton]
+/// fn client() -> String { "client".into() }
+///
+/// let first = client();
+/// singleton::clear_all();
+/// assert!(!std::sync::Arc::ptr_eq(&first, &client()), "a new instance");
+/// ```
 pub mod singleton {
     use crate::info::Kind;
     use crate::registry;
@@ -379,6 +402,17 @@ pub mod singleton {
 pub use memo_macros::cache_data;
 
 /// [`memo`](mod@memo) under Streamlit's name: `cache_data::clear_all()`.
+///
+/// ```
+/// use memo_runtime::cache_data;
+///
+/// #[cache_data]
+/// fn rows(n: usize) -> Vec<usize> { (0..n).collect() }
+///
+/// rows(2);
+/// cache_data::clear_all();
+/// assert_eq!(rows_stats().entries, 0);
+/// ```
 pub mod cache_data {
     pub use crate::memo::{clear_all, reset_stats, stats};
 }
@@ -408,6 +442,17 @@ pub use memo_macros::cache_resource;
 
 /// [`singleton`](mod@singleton) under Streamlit's name:
 /// `cache_resource::clear_all()`.
+///
+/// ```
+/// use memo_runtime::cache_resource;
+///
+/// #[cache_resource]
+/// fn model() -> Vec<f32> { vec![0.5; 4] }
+///
+/// model();
+/// cache_resource::clear_all();
+/// assert_eq!(model_stats().entries, 0);
+/// ```
 pub mod cache_resource {
     pub use crate::singleton::{clear_all, reset_stats, stats};
 }

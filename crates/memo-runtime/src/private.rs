@@ -19,7 +19,33 @@ use std::sync::Arc;
 /// `f::<u64>(1)` are different calls.
 #[inline]
 pub fn hash_type<T: ?Sized>(h: &mut KeyHasher) {
-    h.write_str(std::any::type_name::<T>());
+    write_type::<T>(h, std::any::type_name::<T>());
+}
+
+/// A type's name keys it across processes and builds, but a name is not an
+/// identity: every closure of `main` is `app::main::{{closure}}`. Such
+/// names, the only ones with braces, get the type's identity in this build
+/// as well, so `f(|| 1)` and `f(|| 2)` are different calls.
+#[inline]
+fn write_type<T: ?Sized>(h: &mut KeyHasher, name: &str) {
+    h.write_str(name);
+    if name.as_bytes().contains(&b'{') {
+        write_type_id::<T>(h);
+    }
+}
+
+#[cold]
+fn write_type_id<T: ?Sized>(h: &mut KeyHasher) {
+    struct Into<'a>(&'a mut KeyHasher);
+    impl std::hash::Hasher for Into<'_> {
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.write_bytes(bytes);
+        }
+        fn finish(&self) -> u64 {
+            0
+        }
+    }
+    std::hash::Hash::hash(&typeid::of::<T>(), &mut Into(h));
 }
 
 /// A fn in a generic impl (`impl<T> Loader<T> { fn weights() }`) keys on
@@ -48,14 +74,15 @@ pub fn scoped_of<F>(here: fn() -> &'static str, key: CallKey, _: F) -> CallKey {
 fn with_instantiation<F>(key: CallKey) -> CallKey {
     let mut h = KeyHasher::new();
     h.write_bytes(&key.digest().to_le_bytes());
-    h.write_str(crate::info::scope_of(std::any::type_name::<F>()));
+    // `F` is declared in the fn, so its identity is the instantiation's.
+    write_type::<F>(&mut h, crate::info::scope_of(std::any::type_name::<F>()));
     h.call_key()
 }
 
 /// The same for an `impl Trait` parameter, whose type has no name to write.
 #[inline]
 pub fn hash_type_of_val<T: ?Sized>(h: &mut KeyHasher, _: &T) {
-    h.write_str(std::any::type_name::<T>());
+    write_type::<T>(h, std::any::type_name::<T>());
 }
 
 /// The `ptr` override: keys by which object, not by its contents. An

@@ -69,8 +69,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqC
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-/// Where persisted entries go, if called before the first persisted call (or
-/// clear): it wins over `MEMO_CACHE_DIR` and the default. A relative path is
+/// Where persisted entries go, if called before the first persisted call,
+/// clear, listing or [`dir`]: it wins over `MEMO_CACHE_DIR` and the default. A relative path is
 /// taken against the working directory of this call, so a later `chdir`
 /// does not move the cache. Once the directory is in use it can't move, and
 /// a call asking for another one gets [`SetDirError::InUse`] instead of
