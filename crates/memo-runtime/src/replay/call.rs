@@ -3,7 +3,7 @@
 //! inside a session replays. Outside a session a miss pays one thread-local
 //! read and a hit one `Option` check.
 
-use super::{Message, Place, Recording};
+use super::{Capture, Message, Place, Recording};
 use crate::info::{FnInfo, Options, Spinner};
 use crate::key::{CallKey, KeyHasher};
 use crate::registry::FnCache;
@@ -12,6 +12,8 @@ use crate::ui::{Element, WidgetValue};
 use parking_lot::Mutex;
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::future::poll_fn;
+use std::pin::pin;
 use std::sync::{Arc, LazyLock};
 
 /// What the store holds for a cached fn: its value, and what it drew while
@@ -127,13 +129,16 @@ pub(crate) fn compute<V, E>(
     if !context::active() {
         return body().map(|v| (v, None));
     }
-    let drawing = Drawing::begin(info);
-    drawing.end(body())
+    let mut drawing = Drawing::begin(info);
+    let out = drawing.inside(body);
+    drawing.end(out)
 }
 
 /// [`compute`] for an async body. The session is the one of the thread that
 /// first polls the body; a script drives async code on its own thread (with
-/// `block_on`), where every poll sees it.
+/// `block_on`), where every poll sees it. The capture is on the run's stack
+/// during each poll only, so two bodies polled in turn (a `join`) record
+/// what each drew, and a body left pending records nothing meanwhile.
 pub(crate) async fn compute_async<V, E>(
     info: &'static FnInfo,
     body: impl std::future::Future<Output = Result<V, E>>,
@@ -141,16 +146,24 @@ pub(crate) async fn compute_async<V, E>(
     if !context::active() {
         return body.await.map(|v| (v, None));
     }
-    let drawing = Drawing::begin(info);
-    let out = body.await;
+    let mut drawing = Drawing::begin(info);
+    let mut body = pin!(body);
+    let out = poll_fn(|cx| drawing.inside(|| body.as_mut().poll(cx))).await;
     drawing.end(out)
 }
 
 /// A miss inside a session while its body runs: the spinner it shows and
-/// the capture that records what it draws.
+/// the capture that records what it draws. The capture belongs to the
+/// computation, not to the thread: it is on the run's stack only while the
+/// body runs ([`inside`](Self::inside)), on top of those of the cached fns
+/// whose bodies are running around it, which record what it draws too.
 struct Drawing {
+    /// `None` while it is on the run's stack (or with no run to record in).
+    capture: Option<Capture>,
+    /// The run it records in: a poll on a thread running another (or none)
+    /// records nothing.
+    run: u64,
     // Dropped after the capture: the spinner goes when the value is ready.
-    capture: CaptureGuard,
     _spinner: Option<context::SpinnerGuard>,
 }
 
@@ -158,20 +171,41 @@ impl Drawing {
     #[inline(never)]
     fn begin(info: &'static FnInfo) -> Self {
         let opts = (info.options)();
-        let outermost = context::with_run(|r| r.captures.is_empty()).unwrap_or(false);
+        let here = context::with_run(|r| (r.id, r.current(), r.captures.is_empty()));
+        let Some((run, home, outermost)) = here else {
+            return Drawing {
+                capture: None,
+                run: 0,
+                _spinner: None,
+            };
+        };
         let spinner = match spinner_text(info, &opts) {
             Some(text) if outermost => context::spinner(text, opts.show_time),
             _ => None,
         };
         Drawing {
-            capture: CaptureGuard::push(info, opts.allow_widgets),
+            capture: Some(Capture::new(info, opts.allow_widgets, home)),
+            run,
             _spinner: spinner,
         }
     }
 
+    /// Runs `f` (the body, or one poll of it) with the capture on the run's
+    /// stack, and takes it off after, however `f` ends.
+    fn inside<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        let _on = OnStack::push(&mut self.capture, self.run);
+        f()
+    }
+
     fn end<V, E>(self, out: Result<V, E>) -> Result<Recorded<V>, E> {
-        let Drawing { capture, _spinner } = self;
-        let rec = capture.finish().map(Arc::new);
+        let Drawing {
+            capture, _spinner, ..
+        } = self;
+        let rec = capture.filter(|c| !c.messages.is_empty()).map(|c| {
+            Arc::new(Recording {
+                messages: c.messages,
+            })
+        });
         if let (Ok(_), Some(rec)) = (&out, &rec) {
             just_recorded(rec);
         }
@@ -190,36 +224,37 @@ fn spinner_text(info: &FnInfo, opts: &Options) -> Option<String> {
     }
 }
 
-/// Pops its capture however the body ends.
-struct CaptureGuard(Option<usize>);
+/// A computation's capture, lent to the run's stack for one run (or poll)
+/// of its body.
+struct OnStack<'a> {
+    slot: &'a mut Option<Capture>,
+    /// The capture's id, while it is on the stack.
+    id: Option<u64>,
+}
 
-impl CaptureGuard {
-    fn push(info: &'static FnInfo, allow_widgets: bool) -> Self {
-        CaptureGuard(context::with_run(|run| {
-            let home = run.current();
-            run.captures
-                .push(super::Capture::new(info, allow_widgets, home));
-            run.captures.len()
-        }))
-    }
-
-    fn finish(mut self) -> Option<Recording> {
-        let depth = self.0.take()?;
-        context::with_run(|run| {
-            let c = run.captures.drain(depth - 1..).next()?;
-            (!c.messages.is_empty()).then_some(Recording {
-                messages: c.messages,
-            })
-        })
-        .flatten()
+impl<'a> OnStack<'a> {
+    fn push(slot: &'a mut Option<Capture>, run: u64) -> Self {
+        let mut id = None;
+        if context::run_id() == Some(run) {
+            if let Some(c) = slot.take() {
+                id = Some(c.id);
+                context::with_run(|r| r.captures.push(c));
+            }
+        }
+        OnStack { slot, id }
     }
 }
 
-impl Drop for CaptureGuard {
+impl Drop for OnStack<'_> {
     fn drop(&mut self) {
-        if let Some(depth) = self.0 {
-            context::with_run(|run| run.captures.truncate(depth - 1));
-        }
+        let Some(id) = self.id else { return };
+        // On top, unless a body above it unwound without taking its own off.
+        *self.slot = context::with_run(|r| {
+            let at = r.captures.iter().rposition(|c| c.id == id)?;
+            r.captures.truncate(at + 1);
+            r.captures.pop()
+        })
+        .flatten();
     }
 }
 
