@@ -179,10 +179,7 @@ impl Drawing {
                 _spinner: None,
             };
         };
-        let spinner = match spinner_text(info, &opts) {
-            Some(text) if outermost => context::spinner(text, opts.show_time),
-            _ => None,
-        };
+        let spinner = outermost.then(|| spinner(info, &opts)).flatten();
         Drawing {
             capture: Some(Capture::new(info, opts.allow_widgets, home)),
             run,
@@ -213,15 +210,47 @@ impl Drawing {
     }
 }
 
-fn spinner_text(info: &FnInfo, opts: &Options) -> Option<String> {
-    match &opts.show_spinner {
-        Spinner::Hidden => None,
-        Spinner::Text(t) => Some(t.to_string()),
+/// The spinner of a miss of `info`'s fn, in the current container, unless
+/// `show_spinner = false`.
+fn spinner(info: &FnInfo, opts: &Options) -> Option<context::SpinnerGuard> {
+    let text = match &opts.show_spinner {
+        Spinner::Hidden => return None,
+        Spinner::Text(t) => t.to_string(),
         Spinner::Default => {
             let args = if opts.takes_args { "..." } else { "" };
-            Some(format!("Running `{}({args})`.", info.name))
+            format!("Running `{}({args})`.", info.name)
         }
+    };
+    context::spinner(text, opts.show_time)
+}
+
+/// Tests' look at a waiting session (see `ui::on_wait_for_tests`).
+static WAIT_HOOK: Mutex<Option<fn()>> = Mutex::new(None);
+
+pub(crate) fn set_wait_hook(hook: Option<fn()>) {
+    *WAIT_HOOK.lock() = hook;
+}
+
+/// A call about to wait for another caller's computation of its key
+/// (another session's, or another task's): inside a session, the spinner
+/// its own miss would show, under the same rules (outermost only, the fn's
+/// `show_spinner`), until the guard drops when the wait ends. Streamlit's
+/// spinner wraps the wait for the compute lock as well as the computation.
+#[cold]
+#[inline(never)]
+pub(crate) fn waiting(info: &'static FnInfo) -> Option<context::SpinnerGuard> {
+    if !context::active() {
+        return None;
     }
+    let outermost = context::with_run(|r| r.captures.is_empty()).unwrap_or(false);
+    let shown = outermost
+        .then(|| spinner(info, &(info.options)()))
+        .flatten();
+    let hook = *WAIT_HOOK.lock();
+    if let Some(hook) = hook {
+        hook();
+    }
+    shown
 }
 
 /// A computation's capture, lent to the run's stack for one run (or poll)

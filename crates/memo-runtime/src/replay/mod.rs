@@ -33,7 +33,7 @@ mod record;
 
 pub(crate) use call::{
     call, call_async, call_shared, call_widgets, call_widgets_async, compute, compute_async,
-    forget_widget_results, forget_widget_trees, take, Recorded,
+    forget_widget_results, forget_widget_trees, set_wait_hook, take, waiting, Recorded,
 };
 pub(crate) use record::{check_widget, record_block, record_element, record_widget, Capture};
 

@@ -557,7 +557,10 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 Next::Value(v) => return Ok(v),
                 Next::Compute(c) => return self.compute(c, compute),
                 Next::Wait(flight) => {
+                    // Inside a session, the fn's spinner while it waits.
+                    let shown = crate::replay::waiting(self.info);
                     flight.wait();
+                    drop(shown);
                     if let Some(v) = self.waited(&flight) {
                         return Ok(v);
                     }
