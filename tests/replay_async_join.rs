@@ -231,6 +231,17 @@ async fn stalled(n: u32) -> u32 {
     n
 }
 
+/// What the scripts below draw: the container made before the fn was
+/// polled takes what is drawn into it after, which no recording holds.
+fn drawn_around_a_stalled_fn() -> Value {
+    main_only(vec![
+        json!({"block": {"kind": {"type": "container", "border": false},
+            "children": [text("drawn after")]}}),
+        text("stalled: started"),
+        text("and this"),
+    ])
+}
+
 /// Polls `f` once, as a `select` or a timeout that gave up on it would.
 fn poll_once<F: Future>(f: std::pin::Pin<&mut F>) -> Poll<F::Output> {
     f.poll(&mut Context::from_waker(Waker::noop()))
@@ -248,15 +259,7 @@ fn a_computation_dropped_half_way_leaves_nothing_recording() {
         st::text("and this");
     };
     let out = tree(Session::new().run(script));
-    assert_eq!(
-        out,
-        main_only(vec![
-            json!({"block": {"kind": {"type": "container", "border": false},
-                "children": [text("drawn after")]}}),
-            text("stalled: started"),
-            text("and this"),
-        ])
-    );
+    assert_eq!(out, drawn_around_a_stalled_fn());
 }
 
 #[test]
@@ -271,13 +274,5 @@ fn a_computation_left_pending_leaves_nothing_recording() {
         drop(kept);
     };
     let out = tree(Session::new().run(script));
-    assert_eq!(
-        out,
-        main_only(vec![
-            json!({"block": {"kind": {"type": "container", "border": false},
-                "children": [text("drawn after")]}}),
-            text("stalled: started"),
-            text("and this"),
-        ])
-    );
+    assert_eq!(out, drawn_around_a_stalled_fn());
 }

@@ -335,12 +335,22 @@ pub(crate) fn replay(rec: &Recording) {
 /// Per function and argument key, what its body drew (the widgets' values
 /// are part of the key: Streamlit 1.15–1.37's `MultiCacheResults`) and the
 /// keys its results were stored under, so `f_forget(args)` finds them all.
-/// Kept beside the store, which stays unaware of widgets.
-static WIDGETS: LazyLock<Mutex<HashMap<(usize, u128), WidgetEntry>>> =
-    LazyLock::new(Default::default);
+/// Kept beside the store, which knows only to report the keys of results
+/// that leave it by eviction or expiry ([`forget_widget_keys`]).
+static WIDGETS: LazyLock<Mutex<Widgets>> = LazyLock::new(Default::default);
 
+/// Functions are named by their `FnInfo`'s address, which their stores know.
 #[derive(Default)]
+struct Widgets {
+    entries: HashMap<(usize, u128), WidgetEntry>,
+    /// The argument key of each result key the trees lead to, so that a
+    /// result leaving the store takes its leaf along.
+    owners: HashMap<(usize, u128), u128>,
+}
+
 struct WidgetEntry {
+    /// The fn's name, for tests that count.
+    name: &'static str,
     /// The widgets the body drew, as a tree in draw order: `None` before
     /// the first computation. The ids in it are the union of every
     /// computation's; arranging them by what was drawn after what keeps a
@@ -365,8 +375,31 @@ enum Node {
     },
 }
 
+/// The size of the widget trees of the `allow_widgets` fns named `name`:
+/// their nodes and the result keys they lead to, over every argument key.
+pub(crate) fn widget_tree_size(name: &str) -> (usize, usize) {
+    fn nodes(n: &Node) -> usize {
+        match n {
+            Node::Leaf(_) => 1,
+            Node::Ask { next, .. } => 1 + next.values().map(nodes).sum::<usize>(),
+        }
+    }
+    WIDGETS
+        .lock()
+        .entries
+        .values()
+        .filter(|e| e.name == name)
+        .fold((0, 0), |(n, k), e| {
+            (n + e.tree.as_ref().map_or(0, nodes), k + e.keys.len())
+        })
+}
+
+fn fn_id(info: &FnInfo) -> usize {
+    info as *const FnInfo as usize
+}
+
 fn slot(cache: &'static FnCache, args: u128) -> (usize, u128) {
-    (cache as *const FnCache as usize, args)
+    (fn_id(cache.info()), args)
 }
 
 /// A widget's value in a canonical byte form for the key: unlike its JSON,
@@ -452,7 +485,10 @@ struct Walk {
 
 fn walk(cache: &'static FnCache, args: u128) -> Walk {
     let all = WIDGETS.lock();
-    let mut node = all.get(&slot(cache, args)).and_then(|e| e.tree.as_ref());
+    let mut node = all
+        .entries
+        .get(&slot(cache, args))
+        .and_then(|e| e.tree.as_ref());
     let mut path: Vec<(&str, Vec<u8>)> = Vec::new();
     let leaf = context::with_run(|run| loop {
         match node {
@@ -517,9 +553,17 @@ fn drawn(rec: Option<&Recording>) -> Vec<Drawn> {
 /// values) replaces the branch it contradicts.
 fn learn(cache: &'static FnCache, args: u128, path: &[Drawn], key: u128) {
     let mut all = WIDGETS.lock();
-    let entry = all.entry(slot(cache, args)).or_default();
+    let Widgets { entries, owners } = &mut *all;
+    let entry = entries
+        .entry(slot(cache, args))
+        .or_insert_with(|| WidgetEntry {
+            name: cache.info().name,
+            tree: None,
+            keys: Vec::new(),
+        });
     if !entry.keys.contains(&key) {
         entry.keys.push(key);
+        owners.insert((fn_id(cache.info()), key), args);
     }
     let mut node = entry.tree.get_or_insert(Node::Leaf(key));
     for d in path {
@@ -544,19 +588,65 @@ fn learn(cache: &'static FnCache, args: u128, path: &[Drawn], key: u128) {
 /// `f_forget(args)` for an `allow_widgets` fn: drops the result of every
 /// widget combination stored for these arguments, and what the fn drew.
 pub(crate) fn forget_widget_results(cache: &'static FnCache, args: u128) -> bool {
-    let keys = WIDGETS
-        .lock()
-        .remove(&slot(cache, args))
-        .map(|e| e.keys)
-        .unwrap_or_default();
+    let keys = {
+        let mut all = WIDGETS.lock();
+        let keys = all
+            .entries
+            .remove(&slot(cache, args))
+            .map(|e| e.keys)
+            .unwrap_or_default();
+        let f = fn_id(cache.info());
+        for k in &keys {
+            all.owners.remove(&(f, *k));
+        }
+        keys
+    };
     keys.into_iter()
         .fold(false, |found, k| cache.forget(CallKey::from(k)) | found)
 }
 
 /// `f_clear()` for an `allow_widgets` fn: what it drew goes with its values.
-pub(crate) fn forget_widget_trees(cache: &FnCache) {
-    let addr = cache as *const FnCache as usize;
-    WIDGETS.lock().retain(|&(c, _), _| c != addr);
+pub(crate) fn forget_widget_trees(info: &FnInfo) {
+    let f = fn_id(info);
+    let mut all = WIDGETS.lock();
+    all.entries.retain(|&(c, _), _| c != f);
+    all.owners.retain(|&(c, _), _| c != f);
+}
+
+/// Results of `info`'s fn that left its store by eviction or expiry take
+/// their leaves along, and a tree left with none goes: an `allow_widgets`
+/// fn bounded by `max_entries` or a ttl knows no more combinations than it
+/// holds. Called by the store after its lock is released. A key that
+/// comes back is learnt again by the computation that stores it.
+pub(crate) fn forget_widget_keys(info: &FnInfo, keys: &[CallKey]) {
+    /// Takes the leaves of `key` out of `node`; whether nothing is left.
+    fn prune(node: &mut Node, key: u128) -> bool {
+        match node {
+            Node::Leaf(k) => *k == key,
+            Node::Ask { next, .. } => {
+                next.retain(|_, n| !prune(n, key));
+                next.is_empty()
+            }
+        }
+    }
+    let f = fn_id(info);
+    let mut all = WIDGETS.lock();
+    let Widgets { entries, owners } = &mut *all;
+    for key in keys.iter().map(|k| k.digest()) {
+        let Some(args) = owners.remove(&(f, key)) else {
+            continue;
+        };
+        let Some(entry) = entries.get_mut(&(f, args)) else {
+            continue;
+        };
+        entry.keys.retain(|&k| k != key);
+        if entry.tree.as_mut().is_some_and(|t| prune(t, key)) {
+            entry.tree = None;
+        }
+        if entry.tree.is_none() && entry.keys.is_empty() {
+            entries.remove(&(f, args));
+        }
+    }
 }
 
 enum Miss<V, E> {
