@@ -158,7 +158,7 @@ impl FnCache {
     pub fn clear(&self) {
         self.entries().for_each(|e| e.dynamic.clear());
         if (self.info.options)().allow_widgets {
-            crate::replay::forget_widget_trees(self);
+            crate::replay::forget_widget_trees(&self.info);
         }
     }
 

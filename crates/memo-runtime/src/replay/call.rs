@@ -3,7 +3,7 @@
 //! inside a session replays. Outside a session a miss pays one thread-local
 //! read and a hit one `Option` check.
 
-use super::{Message, Place, Recording};
+use super::{Capture, Message, Place, Recording};
 use crate::info::{FnInfo, Options, Spinner};
 use crate::key::{CallKey, KeyHasher};
 use crate::registry::FnCache;
@@ -12,6 +12,8 @@ use crate::ui::{Element, WidgetValue};
 use parking_lot::Mutex;
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::future::poll_fn;
+use std::pin::pin;
 use std::sync::{Arc, LazyLock};
 
 /// What the store holds for a cached fn: its value, and what it drew while
@@ -127,13 +129,16 @@ pub(crate) fn compute<V, E>(
     if !context::active() {
         return body().map(|v| (v, None));
     }
-    let drawing = Drawing::begin(info);
-    drawing.end(body())
+    let mut drawing = Drawing::begin(info);
+    let out = drawing.inside(body);
+    drawing.end(out)
 }
 
 /// [`compute`] for an async body. The session is the one of the thread that
 /// first polls the body; a script drives async code on its own thread (with
-/// `block_on`), where every poll sees it.
+/// `block_on`), where every poll sees it. The capture is on the run's stack
+/// during each poll only, so two bodies polled in turn (a `join`) record
+/// what each drew, and a body left pending records nothing meanwhile.
 pub(crate) async fn compute_async<V, E>(
     info: &'static FnInfo,
     body: impl std::future::Future<Output = Result<V, E>>,
@@ -141,16 +146,24 @@ pub(crate) async fn compute_async<V, E>(
     if !context::active() {
         return body.await.map(|v| (v, None));
     }
-    let drawing = Drawing::begin(info);
-    let out = body.await;
+    let mut drawing = Drawing::begin(info);
+    let mut body = pin!(body);
+    let out = poll_fn(|cx| drawing.inside(|| body.as_mut().poll(cx))).await;
     drawing.end(out)
 }
 
 /// A miss inside a session while its body runs: the spinner it shows and
-/// the capture that records what it draws.
+/// the capture that records what it draws. The capture belongs to the
+/// computation, not to the thread: it is on the run's stack only while the
+/// body runs ([`inside`](Self::inside)), on top of those of the cached fns
+/// whose bodies are running around it, which record what it draws too.
 struct Drawing {
+    /// `None` while it is on the run's stack (or with no run to record in).
+    capture: Option<Capture>,
+    /// The run it records in: a poll on a thread running another (or none)
+    /// records nothing.
+    run: u64,
     // Dropped after the capture: the spinner goes when the value is ready.
-    capture: CaptureGuard,
     _spinner: Option<context::SpinnerGuard>,
 }
 
@@ -158,20 +171,38 @@ impl Drawing {
     #[inline(never)]
     fn begin(info: &'static FnInfo) -> Self {
         let opts = (info.options)();
-        let outermost = context::with_run(|r| r.captures.is_empty()).unwrap_or(false);
-        let spinner = match spinner_text(info, &opts) {
-            Some(text) if outermost => context::spinner(text, opts.show_time),
-            _ => None,
+        let here = context::with_run(|r| (r.id, r.current(), r.captures.is_empty()));
+        let Some((run, home, outermost)) = here else {
+            return Drawing {
+                capture: None,
+                run: 0,
+                _spinner: None,
+            };
         };
+        let spinner = outermost.then(|| spinner(info, &opts)).flatten();
         Drawing {
-            capture: CaptureGuard::push(info, opts.allow_widgets),
+            capture: Some(Capture::new(info, opts.allow_widgets, home)),
+            run,
             _spinner: spinner,
         }
     }
 
+    /// Runs `f` (the body, or one poll of it) with the capture on the run's
+    /// stack, and takes it off after, however `f` ends.
+    fn inside<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        let _on = OnStack::push(&mut self.capture, self.run);
+        f()
+    }
+
     fn end<V, E>(self, out: Result<V, E>) -> Result<Recorded<V>, E> {
-        let Drawing { capture, _spinner } = self;
-        let rec = capture.finish().map(Arc::new);
+        let Drawing {
+            capture, _spinner, ..
+        } = self;
+        let rec = capture.filter(|c| !c.messages.is_empty()).map(|c| {
+            Arc::new(Recording {
+                messages: c.messages,
+            })
+        });
         if let (Ok(_), Some(rec)) = (&out, &rec) {
             just_recorded(rec);
         }
@@ -179,47 +210,80 @@ impl Drawing {
     }
 }
 
-fn spinner_text(info: &FnInfo, opts: &Options) -> Option<String> {
-    match &opts.show_spinner {
-        Spinner::Hidden => None,
-        Spinner::Text(t) => Some(t.to_string()),
+/// The spinner of a miss of `info`'s fn, in the current container, unless
+/// `show_spinner = false`.
+fn spinner(info: &FnInfo, opts: &Options) -> Option<context::SpinnerGuard> {
+    let text = match &opts.show_spinner {
+        Spinner::Hidden => return None,
+        Spinner::Text(t) => t.to_string(),
         Spinner::Default => {
             let args = if opts.takes_args { "..." } else { "" };
-            Some(format!("Running `{}({args})`.", info.name))
+            format!("Running `{}({args})`.", info.name)
         }
+    };
+    context::spinner(text, opts.show_time)
+}
+
+/// Tests' look at a waiting session (see `ui::on_wait_for_tests`).
+static WAIT_HOOK: Mutex<Option<fn()>> = Mutex::new(None);
+
+pub(crate) fn set_wait_hook(hook: Option<fn()>) {
+    *WAIT_HOOK.lock() = hook;
+}
+
+/// A call about to wait for another caller's computation of its key
+/// (another session's, or another task's): inside a session, the spinner
+/// its own miss would show, under the same rules (outermost only, the fn's
+/// `show_spinner`), until the guard drops when the wait ends. Streamlit's
+/// spinner wraps the wait for the compute lock as well as the computation.
+#[cold]
+#[inline(never)]
+pub(crate) fn waiting(info: &'static FnInfo) -> Option<context::SpinnerGuard> {
+    if !context::active() {
+        return None;
+    }
+    let outermost = context::with_run(|r| r.captures.is_empty()).unwrap_or(false);
+    let shown = outermost
+        .then(|| spinner(info, &(info.options)()))
+        .flatten();
+    let hook = *WAIT_HOOK.lock();
+    if let Some(hook) = hook {
+        hook();
+    }
+    shown
+}
+
+/// A computation's capture, lent to the run's stack for one run (or poll)
+/// of its body.
+struct OnStack<'a> {
+    slot: &'a mut Option<Capture>,
+    /// The capture's id, while it is on the stack.
+    id: Option<u64>,
+}
+
+impl<'a> OnStack<'a> {
+    fn push(slot: &'a mut Option<Capture>, run: u64) -> Self {
+        let mut id = None;
+        if context::run_id() == Some(run) {
+            if let Some(c) = slot.take() {
+                id = Some(c.id);
+                context::with_run(|r| r.captures.push(c));
+            }
+        }
+        OnStack { slot, id }
     }
 }
 
-/// Pops its capture however the body ends.
-struct CaptureGuard(Option<usize>);
-
-impl CaptureGuard {
-    fn push(info: &'static FnInfo, allow_widgets: bool) -> Self {
-        CaptureGuard(context::with_run(|run| {
-            let home = run.current();
-            run.captures
-                .push(super::Capture::new(info, allow_widgets, home));
-            run.captures.len()
-        }))
-    }
-
-    fn finish(mut self) -> Option<Recording> {
-        let depth = self.0.take()?;
-        context::with_run(|run| {
-            let c = run.captures.drain(depth - 1..).next()?;
-            (!c.messages.is_empty()).then_some(Recording {
-                messages: c.messages,
-            })
-        })
-        .flatten()
-    }
-}
-
-impl Drop for CaptureGuard {
+impl Drop for OnStack<'_> {
     fn drop(&mut self) {
-        if let Some(depth) = self.0 {
-            context::with_run(|run| run.captures.truncate(depth - 1));
-        }
+        let Some(id) = self.id else { return };
+        // On top, unless a body above it unwound without taking its own off.
+        *self.slot = context::with_run(|r| {
+            let at = r.captures.iter().rposition(|c| c.id == id)?;
+            r.captures.truncate(at + 1);
+            r.captures.pop()
+        })
+        .flatten();
     }
 }
 
@@ -271,12 +335,22 @@ pub(crate) fn replay(rec: &Recording) {
 /// Per function and argument key, what its body drew (the widgets' values
 /// are part of the key: Streamlit 1.15–1.37's `MultiCacheResults`) and the
 /// keys its results were stored under, so `f_forget(args)` finds them all.
-/// Kept beside the store, which stays unaware of widgets.
-static WIDGETS: LazyLock<Mutex<HashMap<(usize, u128), WidgetEntry>>> =
-    LazyLock::new(Default::default);
+/// Kept beside the store, which knows only to report the keys of results
+/// that leave it by eviction or expiry ([`forget_widget_keys`]).
+static WIDGETS: LazyLock<Mutex<Widgets>> = LazyLock::new(Default::default);
 
+/// Functions are named by their `FnInfo`'s address, which their stores know.
 #[derive(Default)]
+struct Widgets {
+    entries: HashMap<(usize, u128), WidgetEntry>,
+    /// The argument key of each result key the trees lead to, so that a
+    /// result leaving the store takes its leaf along.
+    owners: HashMap<(usize, u128), u128>,
+}
+
 struct WidgetEntry {
+    /// The fn's name, for tests that count.
+    name: &'static str,
     /// The widgets the body drew, as a tree in draw order: `None` before
     /// the first computation. The ids in it are the union of every
     /// computation's; arranging them by what was drawn after what keeps a
@@ -301,8 +375,31 @@ enum Node {
     },
 }
 
+/// The size of the widget trees of the `allow_widgets` fns named `name`:
+/// their nodes and the result keys they lead to, over every argument key.
+pub(crate) fn widget_tree_size(name: &str) -> (usize, usize) {
+    fn nodes(n: &Node) -> usize {
+        match n {
+            Node::Leaf(_) => 1,
+            Node::Ask { next, .. } => 1 + next.values().map(nodes).sum::<usize>(),
+        }
+    }
+    WIDGETS
+        .lock()
+        .entries
+        .values()
+        .filter(|e| e.name == name)
+        .fold((0, 0), |(n, k), e| {
+            (n + e.tree.as_ref().map_or(0, nodes), k + e.keys.len())
+        })
+}
+
+fn fn_id(info: &FnInfo) -> usize {
+    info as *const FnInfo as usize
+}
+
 fn slot(cache: &'static FnCache, args: u128) -> (usize, u128) {
-    (cache as *const FnCache as usize, args)
+    (fn_id(cache.info()), args)
 }
 
 /// A widget's value in a canonical byte form for the key: unlike its JSON,
@@ -388,7 +485,10 @@ struct Walk {
 
 fn walk(cache: &'static FnCache, args: u128) -> Walk {
     let all = WIDGETS.lock();
-    let mut node = all.get(&slot(cache, args)).and_then(|e| e.tree.as_ref());
+    let mut node = all
+        .entries
+        .get(&slot(cache, args))
+        .and_then(|e| e.tree.as_ref());
     let mut path: Vec<(&str, Vec<u8>)> = Vec::new();
     let leaf = context::with_run(|run| loop {
         match node {
@@ -453,9 +553,17 @@ fn drawn(rec: Option<&Recording>) -> Vec<Drawn> {
 /// values) replaces the branch it contradicts.
 fn learn(cache: &'static FnCache, args: u128, path: &[Drawn], key: u128) {
     let mut all = WIDGETS.lock();
-    let entry = all.entry(slot(cache, args)).or_default();
+    let Widgets { entries, owners } = &mut *all;
+    let entry = entries
+        .entry(slot(cache, args))
+        .or_insert_with(|| WidgetEntry {
+            name: cache.info().name,
+            tree: None,
+            keys: Vec::new(),
+        });
     if !entry.keys.contains(&key) {
         entry.keys.push(key);
+        owners.insert((fn_id(cache.info()), key), args);
     }
     let mut node = entry.tree.get_or_insert(Node::Leaf(key));
     for d in path {
@@ -480,19 +588,65 @@ fn learn(cache: &'static FnCache, args: u128, path: &[Drawn], key: u128) {
 /// `f_forget(args)` for an `allow_widgets` fn: drops the result of every
 /// widget combination stored for these arguments, and what the fn drew.
 pub(crate) fn forget_widget_results(cache: &'static FnCache, args: u128) -> bool {
-    let keys = WIDGETS
-        .lock()
-        .remove(&slot(cache, args))
-        .map(|e| e.keys)
-        .unwrap_or_default();
+    let keys = {
+        let mut all = WIDGETS.lock();
+        let keys = all
+            .entries
+            .remove(&slot(cache, args))
+            .map(|e| e.keys)
+            .unwrap_or_default();
+        let f = fn_id(cache.info());
+        for k in &keys {
+            all.owners.remove(&(f, *k));
+        }
+        keys
+    };
     keys.into_iter()
         .fold(false, |found, k| cache.forget(CallKey::from(k)) | found)
 }
 
 /// `f_clear()` for an `allow_widgets` fn: what it drew goes with its values.
-pub(crate) fn forget_widget_trees(cache: &FnCache) {
-    let addr = cache as *const FnCache as usize;
-    WIDGETS.lock().retain(|&(c, _), _| c != addr);
+pub(crate) fn forget_widget_trees(info: &FnInfo) {
+    let f = fn_id(info);
+    let mut all = WIDGETS.lock();
+    all.entries.retain(|&(c, _), _| c != f);
+    all.owners.retain(|&(c, _), _| c != f);
+}
+
+/// Results of `info`'s fn that left its store by eviction or expiry take
+/// their leaves along, and a tree left with none goes: an `allow_widgets`
+/// fn bounded by `max_entries` or a ttl knows no more combinations than it
+/// holds. Called by the store after its lock is released. A key that
+/// comes back is learnt again by the computation that stores it.
+pub(crate) fn forget_widget_keys(info: &FnInfo, keys: &[CallKey]) {
+    /// Takes the leaves of `key` out of `node`; whether nothing is left.
+    fn prune(node: &mut Node, key: u128) -> bool {
+        match node {
+            Node::Leaf(k) => *k == key,
+            Node::Ask { next, .. } => {
+                next.retain(|_, n| !prune(n, key));
+                next.is_empty()
+            }
+        }
+    }
+    let f = fn_id(info);
+    let mut all = WIDGETS.lock();
+    let Widgets { entries, owners } = &mut *all;
+    for key in keys.iter().map(|k| k.digest()) {
+        let Some(args) = owners.remove(&(f, key)) else {
+            continue;
+        };
+        let Some(entry) = entries.get_mut(&(f, args)) else {
+            continue;
+        };
+        entry.keys.retain(|&k| k != key);
+        if entry.tree.as_mut().is_some_and(|t| prune(t, key)) {
+            entry.tree = None;
+        }
+        if entry.tree.is_none() && entry.keys.is_empty() {
+            entries.remove(&(f, args));
+        }
+    }
 }
 
 enum Miss<V, E> {

@@ -33,11 +33,20 @@ mod record;
 
 pub(crate) use call::{
     call, call_async, call_shared, call_widgets, call_widgets_async, compute, compute_async,
-    forget_widget_results, forget_widget_trees, take, Recorded,
+    forget_widget_keys, forget_widget_results, forget_widget_trees, set_wait_hook, take, waiting,
+    Recorded,
 };
 pub(crate) use record::{check_widget, record_block, record_element, record_widget, Capture};
 
 use crate::ui::{BlockKind, Element};
+
+/// Tests only, not an API: the nodes of the widget trees of the
+/// `allow_widgets` fns named `name` (a node per widget asked and per
+/// combination of values), and the result keys those trees lead to.
+#[doc(hidden)]
+pub fn widget_tree_size_for_tests(name: &str) -> (usize, usize) {
+    call::widget_tree_size(name)
+}
 use serde::{Deserialize, Serialize};
 
 /// What one computation of a cached fn drew, in order.

@@ -23,7 +23,10 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
             match self.step(call, hash) {
                 Next::Value(v) => return Ok(v),
                 Next::Wait(flight) => {
+                    // Inside a session, the fn's spinner while it waits.
+                    let shown = crate::replay::waiting(self.info);
                     flight.landed().await;
+                    drop(shown);
                     if let Some(v) = self.waited(&flight) {
                         return Ok(v);
                     }

@@ -91,19 +91,27 @@ struct Inner<V> {
 /// function (and so need the map) or panic. Declare it before the write
 /// guard, so that an unwind drops the guard first too. Most sections take
 /// out one value at most (an eviction), which needs no allocation.
+///
+/// For an `allow_widgets` fn it also collects the keys of the values taken
+/// out, whose leaves its widget tree drops when this is dropped, after the
+/// lock too (`replay::forget_widget_keys`), before the values.
 struct Dead<V> {
     one: Option<Value<V>>,
     more: Vec<Value<V>>,
+    /// The fn whose widget tree follows the store, if it has one.
+    widgets: Option<&'static FnInfo>,
+    keys: Vec<CallKey>,
+}
+
+impl<V> Drop for Dead<V> {
+    fn drop(&mut self) {
+        if let (Some(info), false) = (self.widgets, self.keys.is_empty()) {
+            crate::replay::forget_widget_keys(info, &self.keys);
+        }
+    }
 }
 
 impl<V> Dead<V> {
-    fn new() -> Self {
-        Dead {
-            one: None,
-            more: Vec::new(),
-        }
-    }
-
     fn push(&mut self, value: Option<Value<V>>) {
         match (&self.one, value) {
             (None, v) => self.one = v,
@@ -164,6 +172,9 @@ impl<V> Inner<V> {
 /// The cache of one function (one instantiation, for a generic function).
 pub struct Store<V> {
     info: &'static FnInfo,
+    /// Whether the fn has `allow_widgets`: the keys of values it evicts or
+    /// expires are reported to its widget tree.
+    widgets: bool,
     ttl: Option<Duration>,
     max_entries: Option<usize>,
     /// The index's hash seed.
@@ -258,6 +269,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         // here too), then the box is taken as initialised.
         let store: &'static Self = unsafe {
             (&raw mut (*at).info).write(info);
+            (&raw mut (*at).widgets).write(opts.allow_widgets);
             (&raw mut (*at).ttl).write(opts.ttl);
             (&raw mut (*at).max_entries).write(opts.max_entries);
             (&raw mut (*at).seed).write(index::random_seed(at as usize));
@@ -301,6 +313,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     fn every_field_is_written(self) {
         let Store {
             info: _,
+            widgets: _,
             ttl: _,
             max_entries: _,
             seed: _,
@@ -320,6 +333,16 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     #[inline(always)]
     fn addr(&'static self) -> usize {
         self as *const Self as usize
+    }
+
+    /// Somewhere to put what a write-locked section takes out.
+    fn dead(&self) -> Dead<V> {
+        Dead {
+            one: None,
+            more: Vec::new(),
+            widgets: self.widgets.then_some(self.info),
+            keys: Vec::new(),
+        }
     }
 
     /// The write lock, with the books settled.
@@ -557,7 +580,10 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                 Next::Value(v) => return Ok(v),
                 Next::Compute(c) => return self.compute(c, compute),
                 Next::Wait(flight) => {
+                    // Inside a session, the fn's spinner while it waits.
+                    let shown = crate::replay::waiting(self.info);
                     flight.wait();
+                    drop(shown);
                     if let Some(v) = self.waited(&flight) {
                         return Ok(v);
                     }
@@ -899,7 +925,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
                         }
                     }
                     // Expired: it goes, and the key is claimed anew.
-                    let mut dead = Dead::new();
+                    let mut dead = self.dead();
                     self.remove_locked(inner, pos, &mut dead);
                     add(&self.evictions, 1);
                     return Found::Expired(dead);
@@ -1002,7 +1028,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// dropped after the lock is released and the waiters are woken.
     #[inline(never)]
     fn land_slow(&self, pos: Pos, gen: u64, value: Option<V>, life: Option<Duration>) {
-        let mut dead = Dead::new();
+        let mut dead = self.dead();
         let mut inner = self.write();
         let slot = self.arena.get(pos);
         // SAFETY: the owner's own slot, under the write lock.
@@ -1159,6 +1185,10 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
         }
         // SAFETY: a `READY` slot's value, under the write lock.
         dead.push(unsafe { slot.value_mut().take() });
+        if self.widgets {
+            // SAFETY: an indexed slot's key, under the write lock.
+            dead.keys.push(unsafe { slot.key() });
+        }
         self.unindex(inner, pos);
         self.free_slot(inner, pos, tag::gen(st));
         if self.max_entries.is_some() {
@@ -1200,7 +1230,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// a thread's front keeps holds its value until that thread's next
     /// cached call (see `front`).
     pub(crate) fn clear(&self) {
-        let mut dead = Dead::new();
+        let mut dead = self.dead();
         let mut inner = self.write();
         let dropped = inner.live() as u64;
         // In position order, not the index's: the slots are read in the order
@@ -1259,7 +1289,7 @@ impl<V: Clone + Send + Sync + 'static> Store<V> {
     /// Whether there was either. Values are dropped after the lock, as in
     /// [`clear`](Self::clear).
     pub(crate) fn forget(&self, call: CallKey) -> bool {
-        let mut dead = Dead::new();
+        let mut dead = self.dead();
         let mut inner = self.write();
         let hash = hash_key(self.seed, call);
         let Ok(pos) = self.probe(&inner.index, call, hash) else {

@@ -387,19 +387,31 @@ pub(crate) fn draw_widget(run: &mut Run, t: Target, mut w: Widget) -> Result<Wid
 pub(crate) fn spinner(text: String, show_time: bool) -> Option<SpinnerGuard> {
     with_run(|run| {
         let at = run.current();
-        SpinnerGuard(Some(
-            run.tree
-                .push_spinner(at, Element::Spinner { text, show_time }),
-        ))
+        SpinnerGuard {
+            run: run.id,
+            shown: Some(
+                run.tree
+                    .push_spinner(at, Element::Spinner { text, show_time }),
+            ),
+        }
     })
 }
 
-pub(crate) struct SpinnerGuard(Option<ShownSpinner>);
+pub(crate) struct SpinnerGuard {
+    /// The run whose tree shows it: an async computation may be dropped on
+    /// a thread running another, or none.
+    run: u64,
+    shown: Option<ShownSpinner>,
+}
 
 impl Drop for SpinnerGuard {
     fn drop(&mut self) {
-        if let Some(s) = self.0.take() {
-            with_run(|run| run.tree.remove_spinner(s));
+        if let Some(s) = self.shown.take() {
+            with_run(|run| {
+                if run.id == self.run {
+                    run.tree.remove_spinner(s);
+                }
+            });
         }
     }
 }

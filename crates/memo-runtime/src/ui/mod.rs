@@ -46,3 +46,13 @@ pub use widget::{Date, Time, UploadedFile, Widget, WidgetSpec, WidgetValue};
 pub fn snapshot() -> Option<Output> {
     context::with_run(|run| run.tree.output())
 }
+
+/// Tests only, not an API: `hook` is called on a session's thread each time
+/// a cached call in its run starts waiting for another caller's computation
+/// of the same key (after the wait's spinner is shown), so that a test can
+/// take the waiting session's [`snapshot`], which no other thread can read.
+/// `None` removes it.
+#[doc(hidden)]
+pub fn on_wait_for_tests(hook: Option<fn()>) {
+    crate::replay::set_wait_hook(hook);
+}
