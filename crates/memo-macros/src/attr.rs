@@ -16,6 +16,7 @@ fn example(name: &str) -> &'static str {
         "allow_widgets" | "experimental_allow_widgets" => "`allow_widgets = true`",
         "persist" => "`persist = \"disk\"`",
         "crate" => "`crate = \"memo\"` (the name `memo-runtime` has in this crate's Cargo.toml)",
+        "companions" => "`companions = false` (no `f_clear`, `f_forget` and `f_stats` beside the fn, which a trait impl can't hold: for a trait impl's methods, a trait's default methods, or a fn whose companion's name is taken)",
         _ => "`hash(param = ptr)`",
     }
 }
@@ -72,6 +73,8 @@ pub(crate) struct Options {
     hash_seen: Option<Ident>,
     /// `crate = "memo"`: the runtime under another name.
     pub(crate) krate: Option<(Ident, syn::Path)>,
+    /// `companions = false`: no `f_clear`, `f_forget`, `f_stats`.
+    pub(crate) companions: Option<(Ident, LitBool)>,
 }
 
 const KNOWN: &[&str] = &[
@@ -84,6 +87,7 @@ const KNOWN: &[&str] = &[
     "persist",
     "max_disk_entries",
     "crate",
+    "companions",
 ];
 
 impl Parse for Options {
@@ -158,6 +162,10 @@ impl Parse for Options {
                         let v = parse_crate(input)?;
                         set(&mut opts.krate, key, v)?;
                     }
+                    "companions" => {
+                        let v = parse_companions(input)?;
+                        set(&mut opts.companions, key, v)?;
+                    }
                     _ => return Err(syn::Error::new(key.span(), unknown_message(&name))),
                 }
             }
@@ -230,6 +238,29 @@ fn parse_bool(input: ParseStream, name: &str) -> syn::Result<LitBool> {
             format!("`{name}` takes `true` or `false`"),
         )),
     }
+}
+
+/// `companions = false`, or `true` (the default). Anything else (`"no"`,
+/// `0`) is an error on that value saying what to write.
+fn parse_companions(input: ParseStream) -> syn::Result<LitBool> {
+    if input.peek(LitBool) {
+        return input.parse();
+    }
+    let how = format!(
+        "write {}, or leave the option out to keep them",
+        example("companions")
+    );
+    if input.is_empty() || input.peek(Token![,]) {
+        return Err(input.error(format!("`companions` needs a value: {how}")));
+    }
+    let value: Expr = input.parse()?;
+    Err(syn::Error::new_spanned(
+        &value,
+        format!(
+            "`companions` takes `true` or `false`, not `{}`: {how}",
+            crate::tidy(&value)
+        ),
+    ))
 }
 
 fn parse_ttl(input: ParseStream) -> syn::Result<Ttl> {
@@ -454,6 +485,12 @@ fn unknown_message(name: &str) -> String {
     };
     if let Some(hint) = hint {
         return format!("unknown option `{name}`: {hint}");
+    }
+    if name.contains("companion") || name.contains("trait") {
+        return format!(
+            "unknown option `{name}`: did you mean `companions`? Write {}",
+            example("companions")
+        );
     }
     match KNOWN.iter().find(|k| close(name, k)) {
         Some(k) => format!("unknown option `{name}`: did you mean `{k}`?"),

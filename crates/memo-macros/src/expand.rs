@@ -127,8 +127,15 @@ pub(crate) fn expand(model: &Model, item: &Func, source_hash: u128) -> TokenStre
     // (see `eager`); otherwise it stays an `async fn` that awaits the call.
     // An unmet bound on the value type is found again where the call becomes
     // a future: report that on the return type too.
-    let eager =
-        model.is_async && eager::rewrite(&mut wrapper_sig, &model.type_params, &model.krate);
+    //
+    // Not without companions, which is how a method of a trait impl or a
+    // trait's default method is cached: the plain fn returns `impl Future +
+    // Captures<..>`, which in a trait impl refines the trait's signature
+    // (`refining_impl_trait`, an error under `deny(warnings)`), and in a
+    // trait would change the trait's own.
+    let eager = model.is_async
+        && model.companions
+        && eager::rewrite(&mut wrapper_sig, &model.type_params, &model.krate);
     let resolve = |call: TokenStream| {
         if !model.is_async || eager {
             return call;
@@ -203,7 +210,7 @@ pub(crate) fn expand(model: &Model, item: &Func, source_hash: u128) -> TokenStre
         }),
     };
 
-    let companions = companions(model, item, &hash_lit);
+    let companions = model.companions.then(|| companions(model, item, &hash_lit));
     let here = here();
     // Widget values join the key at run time, inside a session.
     let widgets = model
@@ -300,8 +307,16 @@ fn options(model: &Model) -> TokenStream {
 fn key_expr(model: &Model, for_forget: bool) -> TokenStream {
     let rt = rt(model);
     let h = local("__memo_h", Span::call_site());
+    // A receiver's `Self` names the instantiation of a generic impl, and a
+    // fn without one has the runtime find out whether its key needs it (see
+    // the end). A fn without companions may be a trait's, where `Self` does
+    // not name a generic trait's arguments (`impl<T> Convert<T> for Unit`, a
+    // default method of `Convert<T>`): it has the runtime look, receiver or
+    // not. The instantiation the runtime then mixes in names `Self` too, and
+    // a plain impl's fn has a static of its own, so `Self` is not hashed.
+    let keyed_by_self = model.has_receiver && model.companions;
     let mut stmts = Vec::new();
-    if model.has_receiver {
+    if keyed_by_self {
         stmts.push(quote!(#rt::hash_type::<Self>(&mut #h);));
     }
     for t in &model.type_params {
@@ -325,9 +340,7 @@ fn key_expr(model: &Model, for_forget: bool) -> TokenStream {
             #h.call_key()
         }}
     };
-    // A receiver's `Self` already names the instantiation of a generic impl;
-    // without one, the runtime finds out whether the key needs it.
-    if model.has_receiver {
+    if keyed_by_self {
         key
     } else if for_forget {
         quote!(#rt::scoped_of(__memo_here, #key, || ()))

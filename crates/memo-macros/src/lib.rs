@@ -289,7 +289,8 @@ fn no_body(attr: &str, decl: &syn::ForeignItemFn) -> syn::Error {
         return syn::Error::new_spanned(
             sig,
             format!(
-                "{attr} needs a fn with a body: a trait's method declaration has nothing to cache"
+                "{attr} needs a fn with a body: a trait's method declaration has nothing to cache. Cache the method in each impl with `{}`, or give it a default body here with that attribute",
+                with_option(attr, "companions = false")
             ),
         );
     }
@@ -318,9 +319,14 @@ fn no_body(attr: &str, decl: &syn::ForeignItemFn) -> syn::Error {
     let msg = if foreign {
         format!("{attr} needs a fn with a body: a foreign fn has no body to cache. Cache a fn that calls it: {wrapper}")
     } else {
-        format!("{attr} needs a fn with a body: a foreign fn (or a trait's method declaration) has no body to cache. For a foreign fn, cache a fn that calls it: {wrapper}")
+        format!("{attr} needs a fn with a body: a foreign fn (or a trait's method declaration) has no body to cache. For a foreign fn, cache a fn that calls it: {wrapper}; for a trait's, cache it in each impl with `{}`", with_option(attr, "companions = false"))
     };
     syn::Error::new_spanned(sig, msg)
+}
+
+/// `#[memo]` with an option: `#[memo(opt)]`.
+fn with_option(attr: &str, opt: &str) -> String {
+    format!("{}({opt})]", attr.trim_end_matches(']'))
 }
 
 /// Tokens as one would write them (`&'a [u8]`, not `& 'a [u8]`), for hints.

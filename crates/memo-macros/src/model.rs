@@ -66,6 +66,10 @@ pub(crate) struct Model {
     pub(crate) allow_widgets: bool,
     /// The runtime's path: `::memo_runtime`, or what `crate = ".."` says.
     pub(crate) krate: proc_macro2::TokenStream,
+    /// `f_clear`, `f_forget` and `f_stats` beside the fn; `companions =
+    /// false` turns them off (a trait impl has no room for them). It is also
+    /// the one sign that the fn may be a trait's: see `expand`.
+    pub(crate) companions: bool,
 }
 
 struct Errors(Option<syn::Error>);
@@ -335,6 +339,7 @@ pub(crate) fn validate(
             Some((_, path)) => path.into_token_stream(),
             None => crate::attr::default_crate(),
         },
+        companions: opts.companions.is_none_or(|(_, b)| b.value),
     })
 }
 

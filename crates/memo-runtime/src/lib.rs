@@ -68,7 +68,9 @@
 //!
 //! Every `#[memo] fn f` / `#[singleton] fn f` also gets three companions:
 //! `f_clear()` (Streamlit's `f.clear()`), `f_forget(args)` (Streamlit's
-//! `f.clear(args)`) and `f_stats()`. [`memo::clear_all`] and
+//! `f.clear(args)`) and `f_stats()`, unless it says `companions = false`, as
+//! a trait's methods do ([trait methods](macro@memo#trait-methods)).
+//! [`memo::clear_all`] and
 //! [`singleton::clear_all`] are Streamlit's `st.cache_data.clear()` and
 //! `st.cache_resource.clear()`.
 //!
@@ -140,6 +142,7 @@ pub use stats::Stats;
 /// | `show_time = true` | the spinner shows elapsed time |
 /// | `allow_widgets = true` | widgets inside the function become part of its key (`experimental_allow_widgets` works too) |
 /// | `crate = "memo"` | the name this crate has in your `Cargo.toml`, if you renamed it (below) |
+/// | `companions = false` | no `f_clear`, `f_forget`, `f_stats` beside the fn: for a method of a trait impl or a trait's default method ([below](#trait-methods)), or a fn whose companion's name is taken |
 ///
 /// The generated code reaches the runtime as `::memo_runtime`. If your
 /// `Cargo.toml` renames the dependency (`memo = { package = "memo-runtime",
@@ -190,8 +193,126 @@ pub use stats::Stats;
 /// hashed and the hit looked up when it is called, and the future is ready
 /// at once. That makes an async hit cost about what a sync one does. So
 /// such a future, made before a `clear` and awaited after it, returns the
-/// value its call found; any other async fn (a method, say) looks when its
-/// future is first polled. A miss computes when polled in both forms.
+/// value its call found; any other async fn (a method, say, or any fn with
+/// `companions = false`) looks when its future is first polled. A miss
+/// computes when polled in both forms.
+///
+/// # Trait methods
+///
+/// A trait impl can hold only the items its trait declares, so `#[memo]`
+/// there fails on the attribute with rustc's E0407: "method `fetch_clear` is
+/// not a member of trait `DataSource`" (and `fetch_forget`, `fetch_stats`).
+/// `companions = false` leaves the companions out; then it works on a trait
+/// impl's methods, with or without a receiver, sync or `async fn`, in
+/// generic impls and impls of generic traits, and on a trait's default
+/// methods:
+///
+/// ```
+/// use memo_runtime::{memo, StableHash};
+///
+/// trait DataSource {
+///     fn fetch(&self, url: &str) -> Vec<String>;
+/// }
+///
+/// #[derive(StableHash)]
+/// struct Csv;
+/// #[derive(StableHash)]
+/// struct Json;
+///
+/// impl DataSource for Csv {
+///     #[memo(companions = false)]
+///     fn fetch(&self, url: &str) -> Vec<String> {
+///         vec![format!("csv row of {url}")]
+///     }
+/// }
+///
+/// impl DataSource for Json {
+///     #[memo(companions = false)]
+///     fn fetch(&self, url: &str) -> Vec<String> {
+///         vec![format!("json row of {url}")]
+///     }
+/// }
+///
+/// // A default method: one cache, keyed by implementor. Its receiver is
+/// // hashed, hence `StableHash` (or `hash(self = ignore)`).
+/// trait Loader: StableHash {
+///     fn name(&self) -> String;
+///
+///     #[memo(companions = false)]
+///     fn load(&self, day: u32) -> String {
+///         format!("{} prices of day {day}", self.name())
+///     }
+/// }
+///
+/// impl Loader for Csv {
+///     fn name(&self) -> String { "csv".into() }
+/// }
+/// impl Loader for Json {
+///     fn name(&self) -> String { "json".into() }
+/// }
+///
+/// assert_eq!(Csv.fetch("a"), ["csv row of a"]);
+/// assert_eq!(Json.fetch("a"), ["json row of a"]);
+/// let sources: [&dyn Loader; 2] = [&Csv, &Json];
+/// assert_eq!(sources[1].load(3), "json prices of day 3");
+/// assert_eq!(Csv.load(3), "csv prices of day 3");
+/// ```
+///
+/// Each implementor, and each instantiation of a generic impl or trait, has
+/// its own entries, even when two implementors' `self`s hash equal, and
+/// through `dyn Trait` too; persisted ones have their own disk directories.
+/// `#[singleton]` works the same way, but a trait impl's signature can't
+/// change: the trait declares `-> Arc<T>` (a default method's `-> T`
+/// becomes the trait's `-> Arc<T>`). Without the option a default method
+/// compiles, but its companions become methods of the trait, which is then
+/// not dyn compatible ("associated function `load_clear` has no `self`
+/// parameter"), and in a generic trait its key misses the trait's
+/// arguments: give the option on every trait item.
+///
+/// [`memo::clear_all`], [`singleton::clear_all`] and [`memo::stats`] reach
+/// these fns (`<app::Csv as app::DataSource>::fetch`
+/// in the stats; a default method once, as `app::Loader::load`, summed over
+/// its implementors). To clear one alone, there is no `fetch_clear`: put
+/// the cached body in an inherent method, which has its companions, and
+/// call it from the impl.
+///
+/// ```
+/// use memo_runtime::{memo, StableHash};
+///
+/// trait DataSource {
+///     fn fetch(&self, url: &str) -> Vec<String>;
+/// }
+///
+/// #[derive(StableHash)]
+/// struct Csv;
+///
+/// impl Csv {
+///     #[memo]
+///     fn fetch_cached(&self, url: &str) -> Vec<String> {
+///         vec![format!("row of {url}")]
+///     }
+/// }
+///
+/// impl DataSource for Csv {
+///     fn fetch(&self, url: &str) -> Vec<String> {
+///         self.fetch_cached(url)
+///     }
+/// }
+///
+/// Csv.fetch("a");
+/// assert_eq!(Csv::fetch_cached_stats().entries, 1);
+/// Csv::fetch_cached_clear();
+/// assert_eq!(Csv::fetch_cached_stats().entries, 0);
+/// ```
+///
+/// A default method, a generic impl's fn or an impl of a generic trait mixes
+/// which instantiation ran into its key on every call, as a fn of a generic
+/// inherent impl does (tens of ns a hit). An `async fn` with
+/// `companions = false` stays an `async fn`.
+///
+/// `companions = false` also suits a free fn or an inherent method whose
+/// companion's name is taken (rustc's E0428, "the name `load_clear` is
+/// defined multiple times").
 pub use memo_macros::memo;
 
 /// Caches one shared instance per distinct argument list.
@@ -221,6 +342,47 @@ pub use memo_macros::memo;
 /// `max_disk_entries`, and works on `async fn` the same way (`async fn pool()
 /// -> Pool` resolves to an `Arc<Pool>`). Also available as `cache_resource`
 /// and `experimental_singleton`.
+///
+/// With `companions = false` it caches a trait's methods, one instance per
+/// implementor ([trait methods](macro@memo#trait-methods)). A trait impl's
+/// signature can't change, so there the trait declares `-> Arc<T>`, which
+/// the fn keeps; on a default method, `-> T` becomes the trait's
+/// `-> Arc<T>`.
+///
+/// ```
+/// use memo_runtime::{singleton, StableHash};
+/// use std::sync::Arc;
+///
+/// struct Pool {
+///     url: String,
+/// }
+///
+/// trait Database: StableHash {
+///     fn url(&self) -> String;
+///
+///     fn pool(&self) -> Arc<Pool>;
+///
+///     #[singleton(companions = false)]
+///     fn replica(&self) -> Pool {
+///         Pool { url: format!("{}?replica", self.url()) }
+///     }
+/// }
+///
+/// #[derive(StableHash)]
+/// struct Postgres;
+///
+/// impl Database for Postgres {
+///     fn url(&self) -> String { "pg://db".into() }
+///
+///     #[singleton(companions = false)]
+///     fn pool(&self) -> Arc<Pool> {
+///         Arc::new(Pool { url: self.url() })
+///     }
+/// }
+///
+/// assert!(Arc::ptr_eq(&Postgres.pool(), &Postgres.pool()));
+/// assert_eq!(Postgres.replica().url, "pg://db?replica");
+/// ```
 pub use memo_macros::singleton;
 
 /// Derives [`StableHash`] for a struct or enum whose fields implement it.

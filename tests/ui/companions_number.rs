@@ -1,0 +1,8 @@
+use memo_runtime::singleton;
+
+#[singleton(companions = 0)]
+fn pool() -> String {
+    String::new()
+}
+
+fn main() {}
