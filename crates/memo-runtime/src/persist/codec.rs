@@ -93,8 +93,9 @@ pub(crate) struct Shapes {
     digest: u64,
     /// Distinct tokens folded so far.
     seen: Vec<u64>,
-    /// Token keys already folded, by a hash of their pointers.
-    slots: Vec<([usize; 6], u64)>,
+    /// Token keys already folded, by a hash of their pointers (an all-zero
+    /// key is no key: a name's pointer is never null).
+    slots: Vec<[usize; 6]>,
     /// The encoder's field names of the structs being written, innermost
     /// last.
     fields: Vec<&'static str>,
@@ -160,20 +161,24 @@ impl Shapes {
 
     /// Folds the token for `key` (pointers and numbers standing for the
     /// names `make` hashes), computing it only the first time `key` is met.
-    #[inline]
+    #[inline(always)]
     fn fold_keyed(&mut self, key: [usize; 6], make: impl FnOnce(&mut Self) -> u64) {
-        if self.slots.is_empty() {
-            self.slots = vec![([0; 6], 0); SLOTS];
-        }
         let i = slot_of(&key);
-        if self.slots[i].0 == key && self.slots[i].1 != 0 {
+        if self.slots.get(i) == Some(&key) {
             return;
+        }
+        self.fold_new(i, key, make);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fold_new(&mut self, i: usize, key: [usize; 6], make: impl FnOnce(&mut Self) -> u64) {
+        if self.slots.is_empty() {
+            self.slots = vec![[0; 6]; SLOTS];
         }
         let token = make(self);
         self.fold(token);
-        // 1 marks the slot as filled (an all-zero key never occurs: a name
-        // pointer is never null).
-        self.slots[i] = (key, 1);
+        self.slots[i] = key;
     }
 
     fn named(&mut self, kind: u8, name: &'static str, n: u64) {
@@ -240,18 +245,29 @@ impl Shapes {
     }
 
     /// A struct the encoder wrote, whose field names are `fields[start..]`.
+    #[inline]
     fn struct_written(&mut self, name: &'static str, start: usize) {
+        let key = [STRUCT as usize, 0, name.as_ptr() as usize, name.len(), 0, 0];
+        let i = slot_of(&key);
+        let met = self.structs.get(i).is_some_and(|(known, known_fields)| {
+            let fields = &self.fields[start..];
+            same(known, name)
+                && known_fields.len() == fields.len()
+                && known_fields.iter().zip(fields).all(|(a, b)| same(a, b))
+        });
+        if !met {
+            self.struct_new(i, name, start);
+        }
+        self.fields.truncate(start);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn struct_new(&mut self, i: usize, name: &'static str, start: usize) {
         if self.structs.is_empty() {
             self.structs = vec![("", Vec::new()); SLOTS];
         }
-        let key = [STRUCT as usize, 0, name.as_ptr() as usize, name.len(), 0, 0];
-        let i = slot_of(&key);
-        let (known, known_fields) = &self.structs[i];
-        let fields = &self.fields[start..];
-        let met = same(known, name)
-            && known_fields.len() == fields.len()
-            && known_fields.iter().zip(fields).all(|(a, b)| same(a, b));
-        if !met {
+        {
             let fields = std::mem::take(&mut self.fields);
             let token = self.token(STRUCT, 0, &[name], &fields[start..]);
             self.fold(token);
@@ -261,7 +277,6 @@ impl Shapes {
             slot.1.extend_from_slice(&fields[start..]);
             self.fields = fields;
         }
-        self.fields.truncate(start);
     }
 }
 
