@@ -193,8 +193,8 @@ fn square_child_briefly(dir: &Path, keys: &str) -> Report {
 /// Rewrites the header checksum after a header field was changed, so that
 /// the check under test is the one that fires.
 fn fix_header_sum(b: &mut [u8]) {
-    let sum = xxhash_rust::xxh3::xxh3_64(&b[..96]);
-    b[96..104].copy_from_slice(&sum.to_le_bytes());
+    let sum = xxhash_rust::xxh3::xxh3_64(&b[..104]);
+    b[104..112].copy_from_slice(&sum.to_le_bytes());
 }
 
 type Damage = fn(&mut Vec<u8>);

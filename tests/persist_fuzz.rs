@@ -44,13 +44,13 @@ const FK: u128 = 0x1234;
 const VK: u128 = 0x5678;
 
 fn fix_sums(b: &mut [u8]) {
-    if b.len() < 104 {
+    if b.len() < 112 {
         return;
     }
-    let body = xxhash_rust::xxh3::xxh3_64(&b[104..]);
+    let body = xxhash_rust::xxh3::xxh3_64(&b[112..]);
     b[88..96].copy_from_slice(&body.to_le_bytes());
-    let head = xxhash_rust::xxh3::xxh3_64(&b[..96]);
-    b[96..104].copy_from_slice(&head.to_le_bytes());
+    let head = xxhash_rust::xxh3::xxh3_64(&b[..104]);
+    b[104..112].copy_from_slice(&head.to_le_bytes());
 }
 
 /// A mutated entry, and whether its checksums were recomputed to match.
@@ -156,7 +156,7 @@ fn deep_nesting_is_refused_not_a_stack_overflow() {
     }
     payload.extend(2u32.to_le_bytes());
     let valid = encode(FK, VK, &Tree::Empty, Vec::new(), None);
-    let mut bytes = valid[..104].to_vec();
+    let mut bytes = valid[..112].to_vec();
     bytes[80..88].copy_from_slice(&(payload.len() as u64).to_le_bytes());
     bytes.extend(payload);
     fix_sums(&mut bytes);

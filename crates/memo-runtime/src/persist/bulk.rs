@@ -43,6 +43,21 @@ pub(crate) fn decode<T: 'static, R: Read>(r: &mut Reader<R>) -> Option<Result<T,
     None
 }
 
+/// Whether `T` is a vector this path handles: its values always read back.
+pub(crate) fn handles<T: 'static>() -> bool {
+    macro_rules! each {
+        ($($t:ty),*) => {$(
+            if TypeId::of::<T>() == TypeId::of::<Vec<$t>>()
+                || TypeId::of::<T>() == TypeId::of::<Arc<Vec<$t>>>()
+            {
+                return true;
+            }
+        )*};
+    }
+    with_numbers!(each);
+    false
+}
+
 fn read_vec<T: Number, R: Read, const N: usize>(
     r: &mut Reader<R>,
     from_le: impl Fn([u8; N]) -> T,
@@ -202,7 +217,12 @@ fn check_head(
         Ok(h) => h,
         Err(e) => return Some(Err(e)),
     };
-    if h.replay_len != 0 || u64::from_le_bytes(len.try_into().ok()?) != n as u64 {
+    // An entry whose type named something is no vector of numbers written
+    // by this type: the general decoder says why.
+    if h.replay_len != 0
+        || h.shape != super::codec::NO_SHAPE
+        || u64::from_le_bytes(len.try_into().ok()?) != n as u64
+    {
         return None;
     }
     Some(format::time_left(&h, now).map(|left| (h.body_sum, left)))

@@ -70,18 +70,230 @@ fn err<T>(msg: impl Into<String>) -> Result<T> {
     Err(Error(msg.into()))
 }
 
+// ---- shapes -----------------------------------------------------------------
+
+/// What the positional encoding can't see: the names of the value's type.
+/// Both sides fold the names serde hands them into a digest, stored in the
+/// entry's header: the encoder the names of what it writes, the decoder the
+/// names the current type asks for. A struct whose fields were swapped or
+/// renamed, or an enum whose variants moved, then gives another digest.
+///
+/// Each distinct name token is folded once per value, at its first
+/// occurrence, in the order both sides meet them: a struct's (its name and
+/// field names) after its fields, a variant's (enum name, index, variant
+/// name, kind) before its contents, a newtype, unit or tuple struct's
+/// before its contents. A `None`, an empty sequence or a variant not
+/// present contribute nothing: no value of them is in the entry either.
+/// Tokens are remembered by the pointers of the `&'static` names they were
+/// made from, so a `Vec` of a million structs hashes names once and then
+/// compares pointers; pointers only ever stand for their contents (equal
+/// pointers, equal names), so the digest does not depend on them.
+#[derive(Default)]
+pub(crate) struct Shapes {
+    digest: u64,
+    /// Distinct tokens folded so far.
+    seen: Vec<u64>,
+    /// Token keys already folded, by a hash of their pointers (an all-zero
+    /// key is no key: a name's pointer is never null).
+    slots: Vec<[usize; 6]>,
+    /// The encoder's field names of the structs being written, innermost
+    /// last.
+    fields: Vec<&'static str>,
+    /// Per slot, a struct the encoder wrote: its name and field names.
+    structs: Vec<(&'static str, Vec<&'static str>)>,
+    buf: Vec<u8>,
+}
+
+/// The digest of a value whose type names nothing (numbers, strings,
+/// sequences, maps, options, tuples of them).
+pub(crate) const NO_SHAPE: u64 = 0;
+
+const SLOTS: usize = 64;
+const STRUCT: u8 = 1;
+const UNIT_VARIANT: u8 = 2;
+const NEWTYPE_VARIANT: u8 = 3;
+const TUPLE_VARIANT: u8 = 4;
+const STRUCT_VARIANT: u8 = 5;
+const NEWTYPE_STRUCT: u8 = 6;
+const UNIT_STRUCT: u8 = 7;
+const TUPLE_STRUCT: u8 = 8;
+
+#[inline]
+fn same(a: &'static str, b: &'static str) -> bool {
+    a.as_ptr() == b.as_ptr() && a.len() == b.len()
+}
+
+#[inline]
+fn slot_of(key: &[usize; 6]) -> usize {
+    let h = (key[0] as u64)
+        ^ (key[1] as u64).rotate_left(7)
+        ^ (key[2] as u64)
+        ^ (key[4] as u64).rotate_left(29);
+    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize
+}
+
+impl Shapes {
+    /// The digest of the names folded so far.
+    pub(crate) fn digest(&self) -> u64 {
+        self.digest
+    }
+
+    /// Folds `token` unless it was folded before.
+    fn fold(&mut self, token: u64) {
+        if !self.seen.contains(&token) {
+            self.seen.push(token);
+            self.digest = xxhash_rust::xxh3::xxh3_64_with_seed(&token.to_le_bytes(), self.digest);
+        }
+    }
+
+    /// The token of `kind`, `n` and the names, hashed by content.
+    fn token(&mut self, kind: u8, n: u64, names: &[&str], list: &[&str]) -> u64 {
+        let b = &mut self.buf;
+        b.clear();
+        b.push(kind);
+        b.extend_from_slice(&n.to_le_bytes());
+        for s in names.iter().chain(list) {
+            b.extend_from_slice(&(s.len() as u64).to_le_bytes());
+            b.extend_from_slice(s.as_bytes());
+        }
+        xxhash_rust::xxh3::xxh3_64(b)
+    }
+
+    /// Folds the token for `key` (pointers and numbers standing for the
+    /// names `make` hashes), computing it only the first time `key` is met.
+    #[inline(always)]
+    fn fold_keyed(&mut self, key: [usize; 6], make: impl FnOnce(&mut Self) -> u64) {
+        let i = slot_of(&key);
+        if self.slots.get(i) == Some(&key) {
+            return;
+        }
+        self.fold_new(i, key, make);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fold_new(&mut self, i: usize, key: [usize; 6], make: impl FnOnce(&mut Self) -> u64) {
+        if self.slots.is_empty() {
+            self.slots = vec![[0; 6]; SLOTS];
+        }
+        let token = make(self);
+        self.fold(token);
+        self.slots[i] = key;
+    }
+
+    fn named(&mut self, kind: u8, name: &'static str, n: u64) {
+        let key = [
+            kind as usize,
+            n as usize,
+            name.as_ptr() as usize,
+            name.len(),
+            0,
+            0,
+        ];
+        self.fold_keyed(key, |s| s.token(kind, n, &[name], &[]));
+    }
+
+    /// A variant met, by its enum's name, index and variant name.
+    fn variant(&mut self, kind: u8, name: &'static str, index: u32, variant: &'static str, n: u64) {
+        let key = [
+            kind as usize | (n as usize) << 8,
+            index as usize,
+            name.as_ptr() as usize,
+            name.len(),
+            variant.as_ptr() as usize,
+            variant.len(),
+        ];
+        self.fold_keyed(key, |s| {
+            s.token(kind, u64::from(index) | n << 32, &[name, variant], &[])
+        });
+    }
+
+    /// A variant met by the decoder, which knows its enum's variants.
+    fn variant_of(
+        &mut self,
+        kind: u8,
+        name: &'static str,
+        variants: &'static [&'static str],
+        index: u32,
+        n: u64,
+    ) {
+        let key = [
+            kind as usize | (n as usize) << 8,
+            index as usize,
+            name.as_ptr() as usize,
+            name.len(),
+            variants.as_ptr() as usize,
+            variants.len(),
+        ];
+        self.fold_keyed(key, |s| {
+            let variant = variants.get(index as usize).copied().unwrap_or("");
+            s.token(kind, u64::from(index) | n << 32, &[name, variant], &[])
+        });
+    }
+
+    /// A struct the decoder read, with the field names its type asks for.
+    fn struct_of(&mut self, name: &'static str, fields: &'static [&'static str]) {
+        let key = [
+            STRUCT as usize,
+            0,
+            name.as_ptr() as usize,
+            name.len(),
+            fields.as_ptr() as usize,
+            fields.len(),
+        ];
+        self.fold_keyed(key, |s| s.token(STRUCT, 0, &[name], fields));
+    }
+
+    /// A struct the encoder wrote, whose field names are `fields[start..]`.
+    #[inline]
+    fn struct_written(&mut self, name: &'static str, start: usize) {
+        let key = [STRUCT as usize, 0, name.as_ptr() as usize, name.len(), 0, 0];
+        let i = slot_of(&key);
+        let met = self.structs.get(i).is_some_and(|(known, known_fields)| {
+            let fields = &self.fields[start..];
+            same(known, name)
+                && known_fields.len() == fields.len()
+                && known_fields.iter().zip(fields).all(|(a, b)| same(a, b))
+        });
+        if !met {
+            self.struct_new(i, name, start);
+        }
+        self.fields.truncate(start);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn struct_new(&mut self, i: usize, name: &'static str, start: usize) {
+        if self.structs.is_empty() {
+            self.structs = vec![("", Vec::new()); SLOTS];
+        }
+        {
+            let fields = std::mem::take(&mut self.fields);
+            let token = self.token(STRUCT, 0, &[name], &fields[start..]);
+            self.fold(token);
+            let slot = &mut self.structs[i];
+            slot.0 = name;
+            slot.1.clear();
+            slot.1.extend_from_slice(&fields[start..]);
+            self.fields = fields;
+        }
+    }
+}
+
 // ---- encoding ---------------------------------------------------------------
 
-/// Encodes `value` onto the end of `out`.
-pub(crate) fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<()> {
+/// Encodes `value` onto the end of `out`; gives the digest of its type's
+/// names (see [`Shapes`]).
+pub(crate) fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<u64> {
     let mut enc = Encoder {
         out: std::mem::take(out),
         depth: 0,
         empty: 0,
+        shapes: Shapes::default(),
     };
     let r = value.serialize(&mut enc);
     *out = enc.out;
-    r
+    r.map(|()| enc.shapes.digest())
 }
 
 struct Encoder {
@@ -89,6 +301,7 @@ struct Encoder {
     depth: u32,
     /// Charged against [`EMPTY_ELEMENTS`] as the decoder will charge it.
     empty: u64,
+    shapes: Shapes,
 }
 
 impl Encoder {
@@ -108,6 +321,14 @@ impl Encoder {
         Ok(())
     }
 
+    /// A newtype struct's or variant's contents: one level.
+    fn newtype<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
+        self.enter()?;
+        v.serialize(&mut *self)?;
+        self.depth -= 1;
+        Ok(())
+    }
+
     /// Opens a sequence or map: its length now if known, else a placeholder
     /// patched when it ends.
     fn open(&mut self, len: Option<usize>) -> Result<Compound<'_>> {
@@ -121,6 +342,7 @@ impl Encoder {
                 len: len.map(|n| n as u64),
             }),
             count: 0,
+            fields: None,
         })
     }
 }
@@ -138,6 +360,9 @@ struct Compound<'e> {
     /// `None` for a tuple or struct, whose length the type gives.
     seq: Option<Announced>,
     count: u64,
+    /// For a struct (or struct variant): its name, and where its field
+    /// names start in [`Shapes::fields`].
+    fields: Option<(&'static str, usize)>,
 }
 
 impl Compound<'_> {
@@ -147,6 +372,9 @@ impl Compound<'_> {
     }
 
     fn close(self) -> Result<()> {
+        if let Some((name, start)) = self.fields {
+            self.enc.shapes.struct_written(name, start);
+        }
         if let Some(Announced { at, len }) = self.seq {
             match len {
                 // The decoder would read `n` elements and misread the rest.
@@ -225,29 +453,40 @@ impl<'e> ser::Serializer for &'e mut Encoder {
     fn serialize_unit(self) -> Result<()> {
         Ok(())
     }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<()> {
+    fn serialize_unit_struct(self, name: &'static str) -> Result<()> {
+        self.shapes.named(UNIT_STRUCT, name, 0);
         Ok(())
     }
-    fn serialize_unit_variant(self, _: &'static str, index: u32, _: &'static str) -> Result<()> {
+    fn serialize_unit_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+    ) -> Result<()> {
         self.enter()?;
         self.depth -= 1;
+        self.shapes.variant(UNIT_VARIANT, name, index, variant, 0);
         self.serialize_u32(index)
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, v: &T) -> Result<()> {
-        self.enter()?;
-        v.serialize(&mut *self)?;
-        self.depth -= 1;
-        Ok(())
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        v: &T,
+    ) -> Result<()> {
+        self.shapes.named(NEWTYPE_STRUCT, name, 0);
+        self.newtype(v)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
-        _: &'static str,
+        name: &'static str,
         index: u32,
-        _: &'static str,
+        variant: &'static str,
         v: &T,
     ) -> Result<()> {
+        self.shapes
+            .variant(NEWTYPE_VARIANT, name, index, variant, 0);
         self.serialize_u32(index)?;
-        self.serialize_newtype_struct("", v)
+        self.newtype(v)
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'e>> {
         self.open(len)
@@ -258,36 +497,48 @@ impl<'e> ser::Serializer for &'e mut Encoder {
             enc: self,
             seq: None,
             count: 0,
+            fields: None,
         })
     }
-    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Compound<'e>> {
+    fn serialize_tuple_struct(self, name: &'static str, len: usize) -> Result<Compound<'e>> {
+        self.shapes.named(TUPLE_STRUCT, name, len as u64);
         self.serialize_tuple(len)
     }
     fn serialize_tuple_variant(
         self,
-        _: &'static str,
+        name: &'static str,
         index: u32,
-        _: &'static str,
+        variant: &'static str,
         len: usize,
     ) -> Result<Compound<'e>> {
+        self.shapes
+            .variant(TUPLE_VARIANT, name, index, variant, len as u64);
         self.serialize_u32(index)?;
         self.serialize_tuple(len)
     }
     fn serialize_map(self, len: Option<usize>) -> Result<Compound<'e>> {
         self.open(len)
     }
-    fn serialize_struct(self, _: &'static str, len: usize) -> Result<Compound<'e>> {
-        self.serialize_tuple(len)
+    fn serialize_struct(self, name: &'static str, len: usize) -> Result<Compound<'e>> {
+        let start = self.shapes.fields.len();
+        let mut c = self.serialize_tuple(len)?;
+        c.fields = Some((name, start));
+        Ok(c)
     }
     fn serialize_struct_variant(
         self,
-        _: &'static str,
+        name: &'static str,
         index: u32,
-        _: &'static str,
+        variant: &'static str,
         len: usize,
     ) -> Result<Compound<'e>> {
+        self.shapes.variant(STRUCT_VARIANT, name, index, variant, 0);
         self.serialize_u32(index)?;
-        self.serialize_tuple(len)
+        // Its fields are folded as a struct named after the variant.
+        let start = self.shapes.fields.len();
+        let mut c = self.serialize_tuple(len)?;
+        c.fields = Some((variant, start));
+        Ok(c)
     }
     fn is_human_readable(&self) -> bool {
         false
@@ -345,7 +596,8 @@ macro_rules! fields {
         impl ser::$trait for Compound<'_> {
             type Ok = ();
             type Error = Error;
-            fn serialize_field<T: Serialize + ?Sized>(&mut self, _: &'static str, v: &T) -> Result<()> {
+            fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) -> Result<()> {
+                self.enc.shapes.fields.push(key);
                 self.element(v)
             }
             fn skip_field(&mut self, key: &'static str) -> Result<()> {
@@ -481,6 +733,16 @@ impl<R: Read> Reader<R> {
         Ok(())
     }
 
+    /// Reads (and hashes) what is left of the section, keeping nothing.
+    pub(crate) fn drain(&mut self) -> Result<()> {
+        self.pos = self.end;
+        while self.unread > 0 {
+            self.refill()?;
+            self.pos = self.end;
+        }
+        Ok(())
+    }
+
     /// Everything left, as raw bytes (the replay section).
     pub(crate) fn rest(&mut self) -> Result<Vec<u8>> {
         let n = usize::try_from(self.left()).map_err(|_| Self::short())?;
@@ -504,13 +766,18 @@ impl<R: Read> Reader<R> {
 
 // ---- decoding ---------------------------------------------------------------
 
-/// Decodes one value from `reader`, which must hold exactly it.
-pub(crate) fn decode<T: de::DeserializeOwned, R: Read>(reader: &mut Reader<R>) -> Result<T> {
-    T::deserialize(&mut Decoder {
+/// Decodes one value from `reader`, which must hold exactly it; gives the
+/// digest of the names its type asked for (see [`Shapes`]).
+pub(crate) fn decode<T: de::DeserializeOwned, R: Read>(reader: &mut Reader<R>) -> Result<(T, u64)> {
+    let mut d = Decoder {
         r: reader,
         depth: 0,
         empty: 0,
-    })
+        shapes: Shapes::default(),
+        variant: ("", &[], 0),
+    };
+    let v = T::deserialize(&mut d)?;
+    Ok((v, d.shapes.digest()))
 }
 
 struct Decoder<'r, R> {
@@ -518,6 +785,10 @@ struct Decoder<'r, R> {
     depth: u32,
     /// Charged against [`EMPTY_ELEMENTS`] as each sequence or map ends.
     empty: u64,
+    shapes: Shapes,
+    /// The enum being read (its name and variants), and the index of its
+    /// variant once read: set before the variant is visited.
+    variant: (&'static str, &'static [&'static str], u32),
 }
 
 impl<R: Read> Decoder<'_, R> {
@@ -652,15 +923,21 @@ impl<'de, R: Read> de::Deserializer<'de> for &mut Decoder<'_, R> {
     fn deserialize_unit<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
         v.visit_unit()
     }
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, v: V) -> Result<V::Value> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        v: V,
+    ) -> Result<V::Value> {
+        self.shapes.named(UNIT_STRUCT, name, 0);
         v.visit_unit()
     }
     #[inline]
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
-        _: &'static str,
+        name: &'static str,
         v: V,
     ) -> Result<V::Value> {
+        self.shapes.named(NEWTYPE_STRUCT, name, 0);
         self.enter()?;
         let out = v.visit_newtype_struct(&mut *self)?;
         self.depth -= 1;
@@ -679,10 +956,11 @@ impl<'de, R: Read> de::Deserializer<'de> for &mut Decoder<'_, R> {
     #[inline]
     fn deserialize_tuple_struct<V: Visitor<'de>>(
         self,
-        _: &'static str,
+        name: &'static str,
         len: usize,
         v: V,
     ) -> Result<V::Value> {
+        self.shapes.named(TUPLE_STRUCT, name, len as u64);
         self.items(len, v, false)
     }
     fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value> {
@@ -694,19 +972,22 @@ impl<'de, R: Read> de::Deserializer<'de> for &mut Decoder<'_, R> {
     #[inline]
     fn deserialize_struct<V: Visitor<'de>>(
         self,
-        _: &'static str,
+        name: &'static str,
         fields: &'static [&'static str],
         v: V,
     ) -> Result<V::Value> {
-        self.items(fields.len(), v, false)
+        let out = self.items(fields.len(), v, false)?;
+        self.shapes.struct_of(name, fields);
+        Ok(out)
     }
     #[inline]
     fn deserialize_enum<V: Visitor<'de>>(
         self,
-        _: &'static str,
-        _: &'static [&'static str],
+        name: &'static str,
+        variants: &'static [&'static str],
         v: V,
     ) -> Result<V::Value> {
+        self.variant = (name, variants, 0);
         self.enter()?;
         let out = v.visit_enum(&mut *self)?;
         self.depth -= 1;
@@ -765,21 +1046,34 @@ impl<'de, R: Read> de::EnumAccess<'de> for &mut Decoder<'_, R> {
     type Variant = Self;
     fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Self)> {
         let index = u32::from_le_bytes(self.r.array()?);
+        self.variant.2 = index;
         let v = seed.deserialize(IntoDeserializer::<Error>::into_deserializer(index))?;
         Ok((v, self))
+    }
+}
+
+impl<R: Read> Decoder<'_, R> {
+    /// Folds the variant being read, as the encoder folded it.
+    #[inline]
+    fn fold_variant(&mut self, kind: u8, n: u64) {
+        let (name, variants, index) = self.variant;
+        self.shapes.variant_of(kind, name, variants, index, n);
     }
 }
 
 impl<'de, R: Read> de::VariantAccess<'de> for &mut Decoder<'_, R> {
     type Error = Error;
     fn unit_variant(self) -> Result<()> {
+        self.fold_variant(UNIT_VARIANT, 0);
         Ok(())
     }
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value> {
+        self.fold_variant(NEWTYPE_VARIANT, 0);
         seed.deserialize(self)
     }
     // The enum was the level (see `MAX_DEPTH`): its fields are not another.
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value> {
+        self.fold_variant(TUPLE_VARIANT, len as u64);
         v.visit_seq(Items {
             de: self,
             left: len,
@@ -790,10 +1084,19 @@ impl<'de, R: Read> de::VariantAccess<'de> for &mut Decoder<'_, R> {
         fields: &'static [&'static str],
         v: V,
     ) -> Result<V::Value> {
-        v.visit_seq(Items {
-            de: self,
+        self.fold_variant(STRUCT_VARIANT, 0);
+        let variant = self
+            .variant
+            .1
+            .get(self.variant.2 as usize)
+            .copied()
+            .unwrap_or("");
+        let out = v.visit_seq(Items {
+            de: &mut *self,
             left: fields.len(),
-        })
+        })?;
+        self.shapes.struct_of(variant, fields);
+        Ok(out)
     }
 }
 
@@ -806,7 +1109,7 @@ mod tests {
         let mut out = Vec::new();
         encode(v, &mut out).unwrap();
         let mut r = Reader::new(&out[..], out.len() as u64, Xxh3::new());
-        let back = decode(&mut r).unwrap();
+        let (back, _) = decode(&mut r).unwrap();
         r.finish().unwrap();
         back
     }
@@ -853,12 +1156,12 @@ mod tests {
 
     fn encoded<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>> {
         let mut out = Vec::new();
-        encode(v, &mut out).map(|()| out)
+        encode(v, &mut out).map(|_| out)
     }
 
     fn decoded<T: de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
         let mut r = Reader::new(bytes, bytes.len() as u64, Xxh3::new());
-        let v = decode(&mut r)?;
+        let (v, _) = decode(&mut r)?;
         r.finish()?;
         Ok(v)
     }

@@ -13,8 +13,10 @@
 //!     72    8  replay length
 //!     80    8  payload length
 //!     88    8  body checksum  (xxh3-64 of replay and payload)
-//!     96    8  header checksum (xxh3-64 of bytes 0..96)
-//!    104       replay bytes, then payload bytes
+//!     96    8  value shape    (digest of the type's struct, field and
+//!                              variant names met in the value: codec::Shapes)
+//!    104    8  header checksum (xxh3-64 of bytes 0..104)
+//!    112       replay bytes, then payload bytes
 //! ```
 //!
 //! All integers are little-endian. The replay section is opaque here: element
@@ -30,9 +32,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 pub(crate) const MAGIC: [u8; 8] = *b"MEMOENT\0";
-pub(crate) const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 2;
 pub(crate) const CODEC: u32 = 1;
-pub(crate) const HEADER: usize = 104;
+pub(crate) const HEADER: usize = 112;
 const FIRST_READ: u64 = 64 * 1024;
 
 /// Which entry a file must hold to answer a call.
@@ -59,6 +61,8 @@ pub(crate) struct Header {
     pub(crate) replay_len: u64,
     pub(crate) payload_len: u64,
     pub(crate) body_sum: u64,
+    /// The digest of the names the value's type gave (`codec::Shapes`).
+    pub(crate) shape: u64,
 }
 
 /// Why a file did not answer a call. Every one is a miss.
@@ -74,6 +78,9 @@ pub(crate) enum Reject {
     Version(u32),
     /// Holds another key or type than asked (a renamed file, a collision).
     Mismatch(&'static str),
+    /// Intact, of a type of the same name, but its struct, field or variant
+    /// names differ from the current type's, or it does not decode as it.
+    TypeChanged(String),
     /// Something else than a regular file is at the entry's name (a
     /// directory, a FIFO, a socket, a device, a symlink to one): what it is.
     NotAFile(&'static str),
@@ -92,6 +99,10 @@ impl fmt::Display for Reject {
                 "entry format version {v}, this build reads version {FORMAT_VERSION}"
             ),
             Reject::Mismatch(what) => write!(f, "the entry holds another {what}"),
+            Reject::TypeChanged(why) => write!(
+                f,
+                "the value's type changed since the entry was written ({why})"
+            ),
             Reject::NotAFile(what) => write!(f, "{what} is in the entry's place"),
             Reject::Io(e) => write!(f, "can't read the entry: {e}"),
         }
@@ -124,8 +135,9 @@ impl Header {
         b[72..80].copy_from_slice(&self.replay_len.to_le_bytes());
         b[80..88].copy_from_slice(&self.payload_len.to_le_bytes());
         b[88..96].copy_from_slice(&self.body_sum.to_le_bytes());
-        let sum = xxh3_64(&b[..96]);
-        b[96..104].copy_from_slice(&sum.to_le_bytes());
+        b[96..104].copy_from_slice(&self.shape.to_le_bytes());
+        let sum = xxh3_64(&b[..104]);
+        b[104..112].copy_from_slice(&sum.to_le_bytes());
         b
     }
 
@@ -138,7 +150,7 @@ impl Header {
         if b[0..8] != MAGIC {
             return Err(Reject::Corrupt("not a memo entry (bad magic)".into()));
         }
-        if xxh3_64(&b[..96]) != u64_at(96) {
+        if xxh3_64(&b[..104]) != u64_at(104) {
             return Err(Reject::Corrupt("header checksum mismatch".into()));
         }
         let version = u32_at(8);
@@ -162,6 +174,7 @@ impl Header {
             replay_len: u64_at(72),
             payload_len: u64_at(80),
             body_sum: u64_at(88),
+            shape: u64_at(96),
         };
         if h.want.function_key != want.function_key {
             return Err(Reject::Mismatch("function"));
@@ -188,6 +201,7 @@ impl Header {
 /// An encoded entry, ready to be written.
 pub(crate) struct Encoded {
     header: [u8; HEADER],
+    shape: u64,
     replay: Vec<u8>,
     payload: Vec<u8>,
 }
@@ -205,14 +219,23 @@ impl Encoded {
     /// does not fit the format (one that needs `deserialize_any`, or a
     /// hand-written pair that disagree) fails here, in the process that
     /// wrote it, instead of as a damaged entry in every later one.
+    /// The shape digest read back must be the one written, too: a type
+    /// whose `Serialize` and `Deserialize` name different things would
+    /// otherwise be written and then never read.
     pub(crate) fn decodes_as<T: DeserializeOwned + 'static>(&self) -> Result<(), codec::Error> {
         let len = self.payload.len() as u64;
         let mut r = Reader::new(&self.payload[..], len, Xxh3::new());
-        match bulk::decode::<T, _>(&mut r) {
-            Some(v) => v.map(drop)?,
-            None => codec::decode::<T, _>(&mut r).map(drop)?,
+        let shape = match bulk::decode::<T, _>(&mut r) {
+            Some(v) => v.map(|_| codec::NO_SHAPE)?,
+            None => codec::decode::<T, _>(&mut r).map(|(_, shape)| shape)?,
+        };
+        r.finish()?;
+        if shape != self.shape {
+            return Err(codec::Error(
+                "its `Deserialize` asks for other struct, field or variant names than its `Serialize` gives (`#[serde(alias)]`?)".into(),
+            ));
         }
-        r.finish().map(drop)
+        Ok(())
     }
 
     /// The entry's bytes, for tests.
@@ -233,7 +256,7 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
     ttl: Option<Duration>,
 ) -> Result<Encoded, codec::Error> {
     let mut payload = Vec::new();
-    codec::encode(value, &mut payload)?;
+    let shape = codec::encode(value, &mut payload)?;
     let mut sum = Xxh3::new();
     sum.update(&replay);
     sum.update(&payload);
@@ -252,9 +275,11 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
         replay_len: replay.len() as u64,
         payload_len: payload.len() as u64,
         body_sum: sum.digest(),
+        shape,
     };
     Ok(Encoded {
         header: header.to_bytes(),
+        shape,
         replay,
         payload,
     })
@@ -323,8 +348,17 @@ pub(crate) fn decode<T: DeserializeOwned + 'static, R: Read>(
     let (r, sum) = replay_reader.finish()?;
     let mut payload = Reader::new(r, h.payload_len, sum);
     let value = match bulk::decode(&mut payload) {
-        Some(v) => v,
+        Some(v) => v.map(|v| (v, codec::NO_SHAPE)),
         None => codec::decode(&mut payload),
+    };
+    // The rest of an entry that did not decode, or that holds more than the
+    // value, is read too, so that an intact entry (of a type changed since)
+    // is told from a damaged one.
+    let left_over = payload.left();
+    let drained = match &value {
+        Err(_) => payload.drain(),
+        Ok(_) if left_over > 0 => payload.drain(),
+        Ok(_) => Ok(()),
     };
     let finished = payload.finish();
     // A checksum mismatch explains a decoding failure better than the
@@ -333,8 +367,32 @@ pub(crate) fn decode<T: DeserializeOwned + 'static, R: Read>(
     if finished.is_ok() && !sum_ok {
         return Err(Reject::Corrupt("checksum mismatch".into()));
     }
-    let value = value?;
+    drained?;
+    let (value, shape) = match value {
+        Ok(v) => v,
+        // Every byte is as written: the current type can't read them.
+        Err(e) if sum_ok => {
+            return Err(Reject::TypeChanged(format!(
+                "the entry does not decode as the current one: {e}"
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
     finished?;
+    if left_over > 0 {
+        return Err(if sum_ok {
+            Reject::TypeChanged(format!(
+                "the current one reads {left_over} bytes less of the entry"
+            ))
+        } else {
+            Reject::Corrupt(format!("{left_over} bytes after the value"))
+        });
+    }
+    if shape != h.shape {
+        return Err(Reject::TypeChanged(
+            "its struct, field or variant names differ".into(),
+        ));
+    }
     Ok(Decoded {
         value,
         replay,

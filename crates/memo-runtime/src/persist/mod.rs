@@ -508,8 +508,8 @@ struct FnDisk {
     /// An entry could not replace what was at its name.
     entry_warned: AtomicBool,
     unencodable_warned: AtomicBool,
-    /// The first value written in this process is decoded again, once.
-    round_trip_checked: AtomicBool,
+    /// A value was refused because it would not read back.
+    unreadable_warned: AtomicBool,
     hits: AtomicU64,
 }
 
@@ -542,7 +542,7 @@ impl FnDisk {
             read_warned: AtomicBool::new(false),
             entry_warned: AtomicBool::new(false),
             unencodable_warned: AtomicBool::new(false),
-            round_trip_checked: AtomicBool::new(false),
+            unreadable_warned: AtomicBool::new(false),
             hits: AtomicU64::new(0),
         }));
         all.push(d);
@@ -608,8 +608,13 @@ impl FnDisk {
                 None
             }
             Err(why) => {
+                let then = if self.memory_only.load(Relaxed) {
+                    "computing the value (the function is cached in memory only in this process, so the entry is not rewritten)"
+                } else {
+                    "computing the value and rewriting the entry"
+                };
                 log::warn!(
-                    "memo: ignoring {} for `{}`: {why}; computing the value and rewriting the entry",
+                    "memo: ignoring {} for `{}`: {why}; removed it, {then}",
                     file.display(),
                     self.path()
                 );
@@ -649,13 +654,19 @@ impl FnDisk {
                 return;
             }
         };
-        if !self.round_trip_checked.swap(true, Relaxed) {
+        // Every value is decoded back before it is written, but for a
+        // vector of numbers, which always reads back: whether a value reads
+        // back can depend on the value (`Option<serde_json::Value>`: `None`
+        // does, `Some` does not), and one that does not would be a damaged
+        // entry to every later process.
+        if !bulk::handles::<V>() {
             if let Err(e) = encoded.decodes_as::<V>() {
-                self.memory_only.store(true, Relaxed);
-                log::warn!(
-                    "memo: a value of `{}` written to disk would not read back ({e}); it is cached in memory only",
-                    self.path()
-                );
+                if !self.unreadable_warned.swap(true, Relaxed) {
+                    log::warn!(
+                        "memo: a value of `{}` would not read back from disk ({e}); it is cached in memory only, not written (the function's values that do read back are still written; further such values are not reported)",
+                        self.path()
+                    );
+                }
                 return;
             }
         }
@@ -863,6 +874,28 @@ pub fn encode_entry_for_tests<V: Serialize>(
     };
     let mut out = Vec::new();
     if let Ok(e) = format::encode(want, value, replay, SystemTime::now(), ttl) {
+        let _ = e.write_to(&mut out);
+    }
+    out
+}
+
+/// As [`encode_entry_for_tests`], with the header's value type taken from
+/// `type_name` instead of `V`'s: what an older build wrote for a type of the
+/// same name, in tests that can't declare two types of one name.
+#[doc(hidden)]
+pub fn encode_entry_as_for_tests<V: Serialize>(
+    type_name: &str,
+    function_key: u128,
+    value_key: u128,
+    value: &V,
+) -> Vec<u8> {
+    let want = Want {
+        function_key,
+        value_key,
+        type_hash: xxhash_rust::xxh3::xxh3_64(type_name.as_bytes()),
+    };
+    let mut out = Vec::new();
+    if let Ok(e) = format::encode(want, value, Vec::new(), SystemTime::now(), None) {
         let _ = e.write_to(&mut out);
     }
     out
