@@ -36,8 +36,8 @@ fn write_type<T: ?Sized>(h: &mut KeyHasher, name: &str) {
 
 #[cold]
 fn write_type_id<T: ?Sized>(h: &mut KeyHasher) {
-    struct Into<'a>(&'a mut KeyHasher);
-    impl std::hash::Hasher for Into<'_> {
+    struct Feed<'a>(&'a mut KeyHasher);
+    impl std::hash::Hasher for Feed<'_> {
         fn write(&mut self, bytes: &[u8]) {
             self.0.write_bytes(bytes);
         }
@@ -45,7 +45,7 @@ fn write_type_id<T: ?Sized>(h: &mut KeyHasher) {
             0
         }
     }
-    std::hash::Hash::hash(&typeid::of::<T>(), &mut Into(h));
+    std::hash::Hash::hash(&typeid::of::<T>(), &mut Feed(h));
 }
 
 /// A fn in a generic impl (`impl<T> Loader<T> { fn weights() }`) keys on

@@ -267,16 +267,14 @@ impl Shapes {
         if self.structs.is_empty() {
             self.structs = vec![("", Vec::new()); SLOTS];
         }
-        {
-            let fields = std::mem::take(&mut self.fields);
-            let token = self.token(STRUCT, 0, &[name], &fields[start..]);
-            self.fold(token);
-            let slot = &mut self.structs[i];
-            slot.0 = name;
-            slot.1.clear();
-            slot.1.extend_from_slice(&fields[start..]);
-            self.fields = fields;
-        }
+        let fields = std::mem::take(&mut self.fields);
+        let token = self.token(STRUCT, 0, &[name], &fields[start..]);
+        self.fold(token);
+        let slot = &mut self.structs[i];
+        slot.0 = name;
+        slot.1.clear();
+        slot.1.extend_from_slice(&fields[start..]);
+        self.fields = fields;
     }
 }
 

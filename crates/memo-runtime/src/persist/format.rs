@@ -48,7 +48,12 @@ pub(crate) struct Want {
 /// The hash of a value type, stored so that bytes written as one type are
 /// never decoded as another with the same layout (`Vec<u64>` as `Vec<f64>`).
 pub(crate) fn type_hash<T: ?Sized>() -> u64 {
-    xxh3_64(std::any::type_name::<T>().as_bytes())
+    type_hash_of(std::any::type_name::<T>())
+}
+
+/// [`type_hash`] of the type named `name`.
+pub(crate) fn type_hash_of(name: &str) -> u64 {
+    xxh3_64(name.as_bytes())
 }
 
 /// The header's fields.

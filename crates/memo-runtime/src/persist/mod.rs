@@ -872,6 +872,16 @@ pub fn encode_entry_for_tests<V: Serialize>(
         value_key,
         type_hash: format::type_hash::<V>(),
     };
+    entry_bytes(want, value, replay, ttl)
+}
+
+/// A test entry's bytes; none if the value does not encode.
+fn entry_bytes<V: Serialize>(
+    want: Want,
+    value: &V,
+    replay: Vec<u8>,
+    ttl: Option<Duration>,
+) -> Vec<u8> {
     let mut out = Vec::new();
     if let Ok(e) = format::encode(want, value, replay, SystemTime::now(), ttl) {
         let _ = e.write_to(&mut out);
@@ -892,13 +902,9 @@ pub fn encode_entry_as_for_tests<V: Serialize>(
     let want = Want {
         function_key,
         value_key,
-        type_hash: xxhash_rust::xxh3::xxh3_64(type_name.as_bytes()),
+        type_hash: format::type_hash_of(type_name),
     };
-    let mut out = Vec::new();
-    if let Ok(e) = format::encode(want, value, Vec::new(), SystemTime::now(), None) {
-        let _ = e.write_to(&mut out);
-    }
-    out
+    entry_bytes(want, value, Vec::new(), None)
 }
 
 /// The fuzz test decodes raw bytes as an entry through this.
